@@ -1,0 +1,179 @@
+"""Settings for the supply service, all from the environment (12-factor), with defaults that let a
+newcomer run it with no setup: SQLite and a generated secret key in the data directory.
+
+Environment:
+    SUPPLY_DATA_DIR        data directory (default ~/.local/share/tactical-edge/supply)
+    DATABASE_URL           default sqlite:///$SUPPLY_DATA_DIR/supply.sqlite3
+    SUPPLY_SECRET_KEY      default: generated once, kept 0600 in $SUPPLY_DATA_DIR/secret-key
+    SUPPLY_DEBUG           "1" turns debug on (off by default)
+    SUPPLY_ALLOWED_HOSTS   comma-separated, added to localhost/127.0.0.1/[::1]
+    SUPPLY_TRUSTED_ORIGINS comma-separated origins (https://host:port) allowed for unsafe requests
+    PKI_HOME               where the trusted CA, CRL and proxy secret are found
+    SUPPLY_TRUSTED_CA      PEM file of trusted CA certificates (default $PKI_HOME/ca/cert.pem)
+    SUPPLY_CRL             CRL file (default $PKI_HOME/ca/crl.pem)
+    SUPPLY_PROXY_SECRET_FILE  default $PKI_HOME/proxy-secret
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from pki.home import default_home
+
+
+def _env_list(name: str) -> list[str]:
+    return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
+
+
+DATA_DIR = Path(
+    os.environ.get("SUPPLY_DATA_DIR", "~/.local/share/tactical-edge/supply")
+).expanduser()
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SUPPLY_SECRET_KEY")
+    if key:
+        return key
+    DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = DATA_DIR / "secret-key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    # O_EXCL: when two processes start at once, exactly one key wins and both read it.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(50))
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("SUPPLY_DEBUG", "") == "1"
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", *_env_list("SUPPLY_ALLOWED_HOSTS")]
+CSRF_TRUSTED_ORIGINS = _env_list("SUPPLY_TRUSTED_ORIGINS")
+
+PKI_HOME = Path(os.environ.get("PKI_HOME") or default_home()).expanduser()
+SUPPLY_TRUSTED_CA = Path(os.environ.get("SUPPLY_TRUSTED_CA") or PKI_HOME / "ca" / "cert.pem")
+SUPPLY_CRL = Path(os.environ.get("SUPPLY_CRL") or PKI_HOME / "ca" / "crl.pem")
+SUPPLY_PROXY_SECRET_FILE = Path(
+    os.environ.get("SUPPLY_PROXY_SECRET_FILE") or PKI_HOME / "proxy-secret"
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "supply.identity",
+    "supply.catalog",
+    "supply.inventory",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "supply.urls"
+WSGI_APPLICATION = "supply.wsgi.application"
+APPEND_SLASH = True
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'supply.sqlite3'}",
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout so concurrent writers wait instead of failing with "database is locked";
+    # IMMEDIATE so a write transaction takes the lock at BEGIN (no upgrade deadlocks).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+FORCE_SCRIPT_NAME = None
+STATIC_URL = "/supply/static/"
+STATIC_ROOT = Path(os.environ.get("SUPPLY_STATIC_ROOT") or DATA_DIR / "static")
+
+# Behind nginx, which terminates TLS and always overwrites this header.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = False
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["supply.identity.authentication.ClientCertificateAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "tactical-edge supply API",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Bundled Swagger UI / Redoc assets: sites have no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SUPPLY_LOG_LEVEL", "INFO")},
+}
