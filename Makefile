@@ -27,7 +27,7 @@ test-sqlite: install
 	$(PY) -m pytest -n $(WORKERS) -m "not postgres" tests
 
 test-postgres: install
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -n $(WORKERS) -m "postgres or django_db or e2e" tests/supply tests/e2e
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -n $(WORKERS) tests/supply tests/e2e
 
 lint: install
 	$(VENV)/bin/ruff check .
