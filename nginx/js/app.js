@@ -1,0 +1,81 @@
+// The shell: ask the service who we are once, then route #/page to a page module.
+
+import { render } from "./dom.js";
+import { loadIdentity, expiryWarning } from "./identity.js";
+import { whoamiPage } from "./pages/whoami.js";
+import { certificatePage } from "./pages/certificate.js";
+import { catalogPage, stockPage, ledgerPage, reorderPage } from "./pages/lists.js";
+import { operationPage, OPERATION_NAMES } from "./pages/operations.js";
+
+const session = { me: null, failure: null };
+
+const ROUTES = {
+  "": (s) => whoamiPage(s),
+  catalog: () => catalogPage(),
+  stock: () => stockPage(),
+  ledger: () => ledgerPage(),
+  reorder: () => reorderPage(),
+  ...Object.fromEntries(OPERATION_NAMES.map((op) => [op, (s) => operationPage(op, s)])),
+};
+
+const TITLES = {
+  "": "Who am I", catalog: "Catalog", stock: "Stock", ledger: "Ledger",
+  reorder: "Below reorder point", receipt: "Receipt", stow: "Stow", issue: "Issue",
+  certificate: "Install your certificate",
+};
+
+function currentRoute() {
+  return window.location.hash.replace(/^#\/?/, "").split("?")[0];
+}
+
+function show() {
+  const main = document.getElementById("main");
+  let route = currentRoute();
+  if (!(route in ROUTES) && route !== "certificate") route = "";
+  let page;
+  if (route === "certificate" || !session.me) {
+    page = certificatePage(session.failure);
+    route = session.me ? route : "certificate";
+  } else {
+    page = ROUTES[route](session);
+  }
+  render(main, page);
+  document.title = `${TITLES[route] ?? "Supply"} — Supply`;
+  for (const link of document.querySelectorAll(".sidenav a")) {
+    if (link.dataset.route === route) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.body.dataset.route = route;
+}
+
+function showIdentity() {
+  const summary = document.getElementById("identity-summary");
+  const banner = document.getElementById("expiry-banner");
+  if (session.me) {
+    summary.textContent = `Signed in as ${session.me.subject_dn}`;
+    const warning = expiryWarning(session.me);
+    banner.hidden = !warning;
+    banner.textContent = warning || "";
+  } else {
+    summary.textContent = session.failure?.dn ? "Certificate not registered" : "No certificate";
+    for (const link of document.querySelectorAll(".sidenav a[data-needs-identity]")) {
+      link.closest("li").hidden = true;
+    }
+  }
+  document.body.dataset.identity = session.me ? "known" : "none";
+}
+
+async function start() {
+  const outcome = await loadIdentity();
+  if (outcome.ok) session.me = outcome.me;
+  else session.failure = outcome;
+  showIdentity();
+  window.addEventListener("hashchange", () => {
+    show();
+    document.getElementById("main").focus({ preventScroll: true });
+  });
+  show();
+  document.body.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,116 @@
+// Small DOM helpers. Every piece of server data goes in through textContent, never innerHTML,
+// so a DN or an item description can never inject markup.
+
+/**
+ * Build an element: h("p", {class: "x", onclick: fn}, "text", childNode, [more, children]).
+ * Attributes whose value is false/null/undefined are left out; true gives an empty attribute.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      el.addEventListener(name.slice(2), value);
+    } else if (name === "dataset") {
+      Object.assign(el.dataset, value);
+    } else {
+      el.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replace the content of main with the given nodes and move focus there (for screen readers). */
+export function render(main, ...nodes) {
+  main.replaceChildren();
+  append(main, nodes);
+}
+
+let uid = 0;
+/** A unique id for label/for pairs. */
+export function nextId(prefix) {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** A labelled form field: label, control, optional hint, and a slot for its error message. */
+export function field(label, control, hint) {
+  const id = control.id || nextId("f");
+  control.id = id;
+  const hintId = `${id}-hint`;
+  const errId = `${id}-error`;
+  const described = [hint ? hintId : null, errId].filter(Boolean).join(" ");
+  control.setAttribute("aria-describedby", described);
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    control,
+    hint ? h("p", { class: "hint", id: hintId }, hint) : null,
+    h("p", { class: "field-error", id: errId, role: "status" }),
+  );
+}
+
+/** A table with a caption, header row and body rows (arrays of cells: strings or nodes). */
+export function table(caption, headers, rows, numericColumns = []) {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      {},
+      h("caption", {}, caption),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          headers.map((head, i) =>
+            h("th", { scope: "col", class: numericColumns.includes(i) ? "num" : null }, head),
+          ),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        rows.length
+          ? rows.map((cells) =>
+              h(
+                "tr",
+                {},
+                cells.map((cell, i) =>
+                  h("td", { class: numericColumns.includes(i) ? "num" : null }, cell ?? ""),
+                ),
+              ),
+            )
+          : h("tr", {}, h("td", { colspan: headers.length, class: "muted" }, "Nothing to show.")),
+      ),
+    ),
+  );
+}
+
+/** A status message region: kind is "ok", "error" or "info". */
+export function message(kind, text) {
+  return h("p", { class: `msg msg-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+export function option(value, label, selected = false) {
+  return h("option", { value, selected }, label);
+}
+
+export function formatDate(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toISOString().replace("T", " ").slice(0, 16) + "Z";
+}

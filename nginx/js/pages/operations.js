@@ -1,0 +1,176 @@
+// Receipt, stow and issue forms. Each submission carries an Idempotency-Key that is kept until the
+// service has answered it, so a double click or a retry after a network failure applies once; any
+// change to the form starts a new submission with a new key.
+
+import { request, newKey, ApiError } from "../api.js";
+import { h, field, option, message } from "../dom.js";
+import { permission } from "../identity.js";
+import { locations, locationLabel, units, unitLabel } from "../reference.js";
+
+const NSN_PATTERN = /^[0-9]{13}$/;
+
+const OPERATIONS = {
+  receipt: {
+    title: "Receipt",
+    intro: "Record stock that arrived, into a receiving area.",
+    path: "receipts/",
+    verb: "Record receipt",
+    fields: ["item", "location", "quantity", "document_number"],
+  },
+  stow: {
+    title: "Stow",
+    intro: "Move stock from one location to another (for example from receiving into a bin).",
+    path: "stows/",
+    verb: "Record stow",
+    fields: ["item", "from_location", "to_location", "quantity", "document_number"],
+  },
+  issue: {
+    title: "Issue",
+    intro: "Issue stock out of a location to a customer unit.",
+    path: "issues/",
+    verb: "Record issue",
+    fields: ["item", "from_location", "customer_unit", "quantity", "document_number"],
+  },
+};
+
+function locationSelect(name, receivingOnly) {
+  const select = h("select", { name, required: true }, option("", "Choose a location…"));
+  locations()
+    .then((rows) => {
+      const wanted = receivingOnly ? rows.filter((l) => l.kind === "RECEIVING") : rows;
+      select.append(...(wanted.length ? wanted : rows).map((l) => option(l.id, locationLabel(l))));
+    })
+    .catch((err) => select.append(option("", `(could not load locations: ${err.message})`)));
+  return select;
+}
+
+function unitSelect(name) {
+  const select = h("select", { name, required: true }, option("", "Choose a unit…"));
+  units()
+    .then((rows) => select.append(...rows.map((u) => option(u.uic, unitLabel(u)))))
+    .catch((err) => select.append(option("", `(could not load units: ${err.message})`)));
+  return select;
+}
+
+const CONTROLS = {
+  item: () =>
+    field(
+      "Item NSN",
+      h("input", {
+        name: "item", required: true, inputmode: "numeric", autocomplete: "off",
+        pattern: "[0-9]{13}", maxlength: "13", placeholder: "13 digits",
+      }),
+      "The 13-digit National Stock Number, without dashes.",
+    ),
+  location: () => field("Receiving location", locationSelect("location", true)),
+  from_location: () => field("From location", locationSelect("from_location", false)),
+  to_location: () => field("To location", locationSelect("to_location", false)),
+  customer_unit: () => field("Customer unit", unitSelect("customer_unit")),
+  quantity: () =>
+    field("Quantity", h("input", { name: "quantity", type: "number", required: true, min: "1", step: "1", inputmode: "numeric" }),
+      "A whole number, at least 1, in the item's unit of issue."),
+  document_number: () =>
+    field("Document number", h("input", { name: "document_number", required: true, autocomplete: "off", maxlength: "30" })),
+};
+
+/** Checks the browser can make before asking the service; the service checks everything again. */
+function validate(values) {
+  const errors = {};
+  if (!NSN_PATTERN.test(values.item ?? "")) errors.item = "NSN must be exactly 13 digits.";
+  const q = values.quantity ?? "";
+  if (!/^[0-9]+$/.test(q) || Number(q) < 1) errors.quantity = "Quantity must be a whole number of at least 1.";
+  for (const name of ["location", "from_location", "to_location", "customer_unit"]) {
+    if (name in values && !values[name]) errors[name] = "Choose one.";
+  }
+  if (!("document_number" in values) || !values.document_number.trim()) {
+    errors.document_number = "A document number is required.";
+  }
+  if (values.from_location && values.from_location === values.to_location) {
+    errors.to_location = "From and to must be different locations.";
+  }
+  return errors;
+}
+
+function payload(values) {
+  const body = { ...values, quantity: Number(values.quantity), document_number: values.document_number.trim() };
+  for (const name of ["location", "from_location", "to_location"]) {
+    if (name in body) body[name] = Number(body[name]);
+  }
+  return body;
+}
+
+function showFieldErrors(form, errors) {
+  for (const slot of form.querySelectorAll(".field-error")) slot.textContent = "";
+  for (const control of form.querySelectorAll("[name]")) control.removeAttribute("aria-invalid");
+  for (const [name, text] of Object.entries(errors)) {
+    const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (!control) continue;
+    control.setAttribute("aria-invalid", "true");
+    const slot = form.querySelector(`#${CSS.escape(control.id)}-error`);
+    if (slot) slot.textContent = text;
+  }
+}
+
+function describeSuccess(op, body, data) {
+  const id = data && typeof data === "object" && data.id !== undefined ? ` (ledger entry ${data.id})` : "";
+  return `${OPERATIONS[op].title} recorded: ${body.quantity} × ${body.item}, document ${body.document_number}${id}.`;
+}
+
+export function operationPage(op, session) {
+  const spec = OPERATIONS[op];
+  const { allowed, reason } = permission(session.me, op);
+  const result = h("div", { class: "result", "aria-live": "polite" });
+  const submit = h("button", { type: "submit", class: "primary", "aria-describedby": allowed ? null : `${op}-denied` }, spec.verb);
+  const fieldset = h("fieldset", { disabled: !allowed },
+    h("legend", { class: "visually-hidden" }, spec.title),
+    spec.fields.map((name) => CONTROLS[name]()),
+    h("div", { class: "actions" }, submit));
+  const form = h("form", { id: `${op}-form`, novalidate: true, "aria-labelledby": `${op}-title` }, fieldset);
+
+  form.addEventListener("input", () => {
+    // Different values are a different request: it must not replay the previous answer.
+    delete form.dataset.idempotencyKey;
+  });
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!allowed || form.dataset.busy) return;
+    const values = Object.fromEntries([...new FormData(form).entries()].map(([k, v]) => [k, String(v)]));
+    const errors = validate(values);
+    showFieldErrors(form, errors);
+    if (Object.keys(errors).length) {
+      result.replaceChildren(message("error", "Please correct the marked fields."));
+      form.querySelector("[aria-invalid=true]")?.focus();
+      return;
+    }
+    form.dataset.idempotencyKey ||= newKey();
+    form.dataset.busy = "1";
+    submit.disabled = true;
+    result.replaceChildren(message("info", "Sending…"));
+    const body = payload(values);
+    try {
+      const data = await request(spec.path, { method: "POST", body, idempotencyKey: form.dataset.idempotencyKey });
+      delete form.dataset.idempotencyKey;
+      result.replaceChildren(message("ok", describeSuccess(op, body, data)));
+      form.querySelector('[name="quantity"]').value = "";
+      form.querySelector('[name="document_number"]').value = "";
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      showFieldErrors(form, err.fieldErrors);
+      const retry = err.status === 0 || err.status >= 500 ? " Press the button again to retry: it will not be applied twice." : "";
+      result.replaceChildren(message("error", `${err.message}${retry}`));
+    } finally {
+      delete form.dataset.busy;
+      submit.disabled = false;
+    }
+  });
+
+  return h("section", { id: op, "aria-labelledby": `${op}-title` },
+    h("h1", { id: `${op}-title` }, spec.title),
+    h("p", {}, spec.intro),
+    allowed ? null : h("p", { class: "msg msg-denied", id: `${op}-denied`, role: "note" }, reason),
+    form,
+    result);
+}
+
+export const OPERATION_NAMES = Object.keys(OPERATIONS);
