@@ -1,0 +1,125 @@
+"""Stock on hand, the append-only ledger that explains it, and stored idempotent responses.
+
+Stock rows are changed only by `supply.inventory.services`; each change writes one ledger row in the
+same transaction, so on-hand always equals the ledger sum (`supply check-ledger` verifies it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+
+from supply.catalog.models import Item, Location, Unit
+
+
+class Stock(models.Model):
+    """On-hand quantity of one item at one location. Never negative: the database refuses it."""
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="stock")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock")
+    on_hand = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["location__unit__uic", "location__code", "item__nsn"]
+        verbose_name_plural = "stock"
+        constraints = [
+            models.UniqueConstraint(fields=["item", "location"], name="stock_unique_item_location"),
+            models.CheckConstraint(condition=models.Q(on_hand__gte=0), name="stock_on_hand_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.nsn} @ {self.location}: {self.on_hand}"
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete a ledger row (corrections are new rows)."""
+
+
+class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("ledger entries cannot be changed; record a correction instead")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("ledger entries cannot be deleted; record a correction instead")
+
+
+class LedgerEntry(models.Model):
+    """One stock movement. `quantity` is the amount moved, always positive, except for an
+    ADJUSTMENT where it is the signed change that brings on-hand to `counted`."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "RECEIPT", "Receipt"
+        STOW = "STOW", "Stow"
+        ISSUE = "ISSUE", "Issue"
+        ADJUSTMENT = "ADJUSTMENT", "Adjustment"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    from_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    customer_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    quantity = models.BigIntegerField()
+    counted = models.BigIntegerField(null=True, blank=True)
+    document_number = models.CharField(max_length=40)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    subject_dn = models.CharField("certificate subject DN", max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "ledger entry"
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="ADJUSTMENT", counted__gte=0)
+                    | (~models.Q(kind="ADJUSTMENT") & models.Q(quantity__gt=0))
+                ),
+                name="ledger_quantity_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.item_id} x{self.quantity} ({self.document_number})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("ledger entries cannot be changed; record a correction instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("ledger entries cannot be deleted; record a correction instead")
+
+
+class IdempotencyRecord(models.Model):
+    """The stored response of a POST made with an Idempotency-Key, per user and key.
+
+    The unique constraint is what makes concurrent retries apply once: the second insert waits for
+    the first transaction and then fails, and the second request replays the first's response."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_user_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key} -> {self.status_code}"

@@ -1,0 +1,53 @@
+"""How `supply serve` starts gunicorn: the argument list, kept apart from the command so it can
+be tested without exec'ing anything."""
+
+from __future__ import annotations
+
+import os
+import re
+
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?P<port>[0-9]{1,5})\Z")
+
+
+def parse_bind(value: str) -> str:
+    """Check a --bind value (HOST:PORT, [IPv6]:PORT or unix:PATH) and return it for gunicorn."""
+    if value.startswith("unix:"):
+        if not value[len("unix:") :]:
+            raise ValueError(f"--bind: {value!r} has no socket path after 'unix:'.")
+        return value
+    match = _HOST_PORT.match(value)
+    if not match or not 0 < int(match["port"]) < 65536:
+        raise ValueError(f"--bind: {value!r} is not HOST:PORT or unix:PATH.")
+    return value
+
+
+def default_workers() -> int:
+    """$SUPPLY_WORKERS, else gunicorn's usual 2 x CPUs + 1, capped at 8 for small edge hosts."""
+    configured = os.environ.get("SUPPLY_WORKERS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
+def gunicorn_argv(bind: str, workers: int | None = None) -> list[str]:
+    """Arguments after the interpreter: `python -m gunicorn ... supply.wsgi:application`."""
+    return [
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers or default_workers()),
+        "--graceful-timeout",
+        "20",
+        "--timeout",
+        "60",
+        "--access-logfile",
+        "-",
+        "--error-logfile",
+        "-",
+        # nginx on the same host is the only client; trust its X-Forwarded-* only from loopback.
+        "--forwarded-allow-ips",
+        "127.0.0.1,::1",
+        "supply.wsgi:application",
+    ]
