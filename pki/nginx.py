@@ -1,0 +1,242 @@
+"""Render the edge's nginx configuration from ``templates/`` with the PKI home's files.
+
+The library returns text; writing it is one small explicit step (:func:`write_config`). The proxy
+secret nginx sends as ``X-Proxy-Secret`` is made here on first use and kept 0600 in the PKI home,
+where the supply service reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from pki.errors import InputError, NoCAError, NotFoundError
+from pki.home import PkiHome, atomic_write
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+_SECRET = re.compile(r"[A-Za-z0-9_\-.~+/=]{16,}")
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+# Paths of the service that answer without a certificate (they carry no identity).
+_PUBLIC_PATHS = ("healthz", "readyz")
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One routed service: ``prefix`` (``/name/``) proxied to ``upstream``."""
+
+    name: str
+    prefix: str
+    upstream: str  # "HOST:PORT" or "unix:/abs/path"
+    static_root: Path | None = None
+    public_paths: tuple[str, ...] = _PUBLIC_PATHS
+    resolve_at_runtime: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeConfig:
+    """Everything the template needs; build it with :func:`edge_config`."""
+
+    server_name: str
+    listen: str
+    server_cert: Path
+    server_key: Path
+    ca_cert: Path
+    crl: Path
+    proxy_secret: str
+    web_root: Path
+    errors_root: Path
+    services: tuple[Service, ...]
+    runtime_dir: Path | None = None
+    user: str | None = None
+    resolver: str | None = None
+    worker_processes: str = "auto"
+    verify_depth: int = 1
+    client_max_body_size: str = "10m"
+    templates: Path = field(default=DEFAULT_TEMPLATES)
+
+
+def parse_upstream(value: str) -> tuple[str, bool]:
+    """Validate ``HOST:PORT`` or ``unix:/abs/path``; return it and whether it is a DNS name."""
+    if value.startswith("unix:"):
+        if not value[5:].startswith("/"):
+            raise InputError(f"upstream: {value!r} needs an absolute socket path (unix:/path).")
+        return value, False
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise InputError(f"upstream: {value!r} is not HOST:PORT or unix:/path.")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST.match(host):
+            raise InputError(f"upstream: {host!r} is not a host name or IP address.") from None
+        return value, host != "localhost"
+    return (f"[{ip}]:{port}" if ip.version == 6 else value), False
+
+
+def parse_listen(value: str) -> str:
+    """``PORT`` or ``HOST:PORT`` (IPv6 in brackets), as nginx's ``listen`` takes it."""
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"listen: {value!r} is not [HOST:]PORT.")
+    if host:
+        bare = host.strip("[]")
+        try:
+            ipaddress.ip_address(bare)
+        except ValueError:
+            if not _HOST.match(bare):
+                raise InputError(f"listen: {host!r} is not a host name or IP address.") from None
+    return value
+
+
+def service(
+    name: str,
+    upstream: str,
+    *,
+    prefix: str | None = None,
+    static_root: Path | None = None,
+    resolver: str | None = None,
+) -> Service:
+    """A checked :class:`Service`; with a resolver, a DNS upstream is resolved per request."""
+    if not _NAME.match(name):
+        raise InputError(f"service: {name!r} must be lower-case letters, digits or _.")
+    prefix = prefix or f"/{name}/"
+    if not (prefix.startswith("/") and prefix.endswith("/")) or prefix == "/" or " " in prefix:
+        raise InputError(f"service: prefix {prefix!r} must look like /name/.")
+    address, is_dns = parse_upstream(upstream)
+    return Service(
+        name=name,
+        prefix=prefix,
+        upstream=address,
+        static_root=static_root,
+        resolve_at_runtime=is_dns and resolver is not None,
+    )
+
+
+def ensure_proxy_secret(home: PkiHome) -> str:
+    """The proxy secret of this PKI home, made (random, 0600) on first use.
+
+    Written with an exclusive link: if another process won the race, both use the winner's secret.
+    A secret file's first line is the secret.
+    """
+    path = home.proxy_secret
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            atomic_write(path, (secrets.token_urlsafe(32) + "\n").encode(), exclusive=True)
+    secret = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    if not _SECRET.fullmatch(secret):
+        raise InputError(f"proxy secret: {path} must hold one line of 16+ URL-safe characters.")
+    return secret
+
+
+def edge_config(
+    home: PkiHome,
+    server_name: str,
+    upstream: str,
+    *,
+    listen: str = "443",
+    web_root: Path,
+    static_root: Path | None = None,
+    errors_root: Path | None = None,
+    runtime_dir: Path | None = None,
+    user: str | None = None,
+    resolver: str | None = None,
+    extra_services: Sequence[Service] = (),
+    templates: Path = DEFAULT_TEMPLATES,
+) -> EdgeConfig:
+    """Collect and check the PKI home's files for a server named ``server_name``."""
+    ca_cert, crl = home.ca_cert, home.crl
+    if not ca_cert.is_file():
+        raise NoCAError(f"CA: No CA in {home.root}; run `pki init-ca` first.")
+    if not crl.is_file():
+        raise NotFoundError(f"CRL: No CRL in {home.root}; run `pki crl` first.")
+    server_dir = home.server_dir(server_name)
+    fullchain, key = server_dir / "fullchain.pem", server_dir / "key.pem"
+    if not (fullchain.is_file() and key.is_file()):
+        raise NotFoundError(
+            f"server: No certificate for {server_name!r}; "
+            f"run `pki issue-server {server_name}` first."
+        )
+    supply = service("supply", upstream, static_root=static_root, resolver=resolver)
+    services = (supply, *extra_services)
+    if len({s.prefix for s in services}) != len(services):
+        raise InputError("service: Two services share one prefix.")
+    if resolver is None and any(s.resolve_at_runtime for s in services):
+        raise InputError("resolver: A DNS upstream resolved per request needs --resolver.")
+    return EdgeConfig(
+        server_name=server_name,
+        listen=parse_listen(listen),
+        server_cert=fullchain.resolve(),
+        server_key=key.resolve(),
+        ca_cert=ca_cert.resolve(),
+        crl=crl.resolve(),
+        proxy_secret=ensure_proxy_secret(home),
+        web_root=web_root.resolve(),
+        errors_root=(errors_root or templates / "errors").resolve(),
+        services=services,
+        runtime_dir=runtime_dir.resolve() if runtime_dir else None,
+        user=user,
+        resolver=resolver,
+        templates=templates,
+    )
+
+
+def render(config: EdgeConfig) -> str:
+    """The nginx configuration text for ``config``."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(config.templates),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # nginx syntax, not HTML  # noqa: S701
+        keep_trailing_newline=True,
+    )
+    # Relative paths resolve against nginx's prefix (-p DIR), which is how tests run it.
+    runtime = f"{config.runtime_dir}/" if config.runtime_dir else ""
+    return env.get_template("nginx.conf.j2").render(
+        server_name=config.server_name,
+        listen=config.listen,
+        server_cert=config.server_cert,
+        server_key=config.server_key,
+        ca_cert=config.ca_cert,
+        crl=config.crl,
+        proxy_secret=config.proxy_secret,
+        web_root=config.web_root,
+        errors_root=config.errors_root,
+        services=config.services,
+        runtime=runtime,
+        user=config.user,
+        resolver=config.resolver,
+        worker_processes=config.worker_processes,
+        verify_depth=config.verify_depth,
+        client_max_body_size=config.client_max_body_size,
+    )
+
+
+def write_config(text: str, out: Path) -> None:
+    """Write atomically and 0600 (the text holds the proxy secret).
+
+    Not ``pki.home.atomic_write``: that one tightens the parent directory to 0700, which must not
+    happen to ``/etc/nginx``.
+    """
+    if not out.parent.is_dir():
+        raise InputError(f"out: Directory {out.parent} does not exist.")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
