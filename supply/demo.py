@@ -1,0 +1,496 @@
+"""`make run`: the whole stack on this machine, in the foreground, from a fresh clone.
+
+    python -m supply.demo [--dir DIR] [--port PORT] [--host HOST]
+
+State lives in one directory (``--dir``, ``$SUPPLY_DEMO_DIR``, default ``./.run``)::
+
+    pki/                 the demo PKI home (CA, server certificate for localhost, issued users)
+    ca-passphrase        the demo CA's passphrase (0600)   -- a demo convenience, see below
+    admin.p12            the admin's certificate and key; admin.p12.password (0600) opens it
+    curl-admin.conf      a curl config (0600) that presents admin.p12: `curl -K FILE URL`
+    data/                the supply service's data directory (SQLite database, secret key, static)
+    nginx/               nginx's prefix: rendered nginx.conf, pid, logs, temp files
+    supply.sock          gunicorn's socket (only nginx connects to it)
+
+Each step is skipped when its result exists, so a second run reuses the CA, the certificates, the
+password and the database. Keeping the CA passphrase in a file next to the CA defeats its
+encryption: that is acceptable for a demo on a laptop and nowhere else (production keeps the CA
+offline and types the passphrase).
+
+The steps call the `pki` and `supply` commands, exactly as a person would, so the demo exercises
+the documented interfaces. Ctrl-C (SIGINT) or SIGTERM stops nginx and gunicorn and waits for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+DEFAULT_PORT = 8443
+SERVER_NAME = "localhost"
+ADMIN_NAME = "Demo Admin"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WEB_ROOT = REPO_ROOT / "nginx"
+DEMO_CATALOG_MARKER = "demo-data-loaded"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+
+
+class DemoError(Exception):
+    """A step failed; the message is one line for the terminal."""
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The paths of one demo state directory."""
+
+    root: Path
+
+    @property
+    def pki_home(self) -> Path:
+        return self.root / "pki"
+
+    @property
+    def ca_passphrase(self) -> Path:
+        return self.root / "ca-passphrase"
+
+    @property
+    def admin_p12(self) -> Path:
+        return self.root / "admin.p12"
+
+    @property
+    def admin_password(self) -> Path:
+        return self.root / "admin.p12.password"
+
+    @property
+    def curl_config(self) -> Path:
+        return self.root / "curl-admin.conf"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def nginx_dir(self) -> Path:
+        return self.root / "nginx"
+
+    @property
+    def nginx_conf(self) -> Path:
+        return self.nginx_dir / "nginx.conf"
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "supply.sock"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.pki_home / "ca" / "cert.pem"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a 0600 file atomically (temp file, fsync, rename): secrets never pass through 0644."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def ensure_secret(path: Path) -> str:
+    """The secret in ``path`` (first line), generated and stored 0600 when the file is missing."""
+    if not path.exists():
+        write_private(path, secrets.token_urlsafe(18) + "\n")
+    return path.read_text(encoding="utf-8").split("\n", 1)[0]
+
+
+def tool(name: str) -> str:
+    """A console script of this installation (next to the running interpreter), else on PATH."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if not found:
+        raise DemoError(f"{name}: Command not found; run `make install` first.")
+    return found
+
+
+def run_step(what: str, argv: Sequence[str], env: dict[str, str]) -> str:
+    """Run one command to completion; a failure becomes a DemoError with its last error line."""
+    done = subprocess.run(list(argv), env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        lines = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()
+        raise DemoError(f"{what}: {lines[-1]}")
+    return done.stdout
+
+
+# --- nginx on this machine -------------------------------------------------------------------
+
+
+def find_nginx() -> str:
+    """The nginx binary; installed with apt-get when missing and we are root on Debian/Ubuntu."""
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if found:
+        return found
+    hint = (
+        "nginx: Not installed; install it with `sudo apt-get install -y nginx` (Debian/Ubuntu), "
+        "`sudo dnf install nginx` (Fedora) or `brew install nginx` (macOS)."
+    )
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise DemoError(hint)
+    say("nginx is not installed; installing it with apt-get (root) ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "nginx"]):
+        if subprocess.run(argv, env=env, check=False).returncode != 0:
+            raise DemoError(hint)
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if not found:
+        raise DemoError(hint)
+    return found
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+
+def ensure_pki(run: RunDir, env: dict[str, str]) -> str:
+    """CA, server certificate for localhost and the admin's .p12; returns the .p12 password."""
+    pki = tool("pki")
+    home = ["--home", str(run.pki_home)]
+    ensure_secret(run.ca_passphrase)
+    ca_secret = ["--passphrase-file", str(run.ca_passphrase)]
+    if not run.ca_cert.exists():
+        say("Creating the demo CA ...")
+        run_step(
+            "pki init-ca",
+            [pki, *home, "init-ca", "--name", "tactical-edge demo CA", *ca_secret],
+            env,
+        )
+    if not (run.pki_home / "servers" / SERVER_NAME / "fullchain.pem").exists():
+        say(f"Issuing the server certificate for {SERVER_NAME} ...")
+        run_step(
+            "pki issue-server",
+            [pki, *home, "issue-server", SERVER_NAME, "--san", "127.0.0.1", *ca_secret],
+            env,
+        )
+    password = ensure_secret(run.admin_password)
+    if not run.admin_p12.exists():
+        say(f"Issuing the admin's certificate ({ADMIN_NAME}) ...")
+        run_step(
+            "pki issue-user",
+            [
+                pki,
+                *home,
+                "issue-user",
+                ADMIN_NAME,
+                "--p12",
+                "--out",
+                str(run.admin_p12),
+                "--password-file",
+                str(run.admin_password),
+                *ca_secret,
+            ],
+            env,
+        )
+    return password
+
+
+def prepare_service(run: RunDir, env: dict[str, str]) -> None:
+    """Migrate, load the demo catalog and stock once, provision the admin once, collect static."""
+    supply = tool("supply")
+    say("Migrating the database ...")
+    run_step("supply migrate", [supply, "migrate", "--noinput"], env)
+    marker = run.data_dir / DEMO_CATALOG_MARKER
+    if not marker.exists():
+        say("Loading the demo catalog and stock ...")
+        run_step("supply load-demo", [supply, "load-demo"], env)
+        say("Provisioning the admin ...")
+        run_step(
+            "supply provision-admin",
+            [
+                supply,
+                "provision-admin",
+                "--cert",
+                str(run.admin_p12),
+                "--password-file",
+                str(run.admin_password),
+            ],
+            env,
+        )
+        marker.write_text("yes\n", encoding="utf-8")
+    run_step("supply collectstatic", [supply, "collectstatic", "--noinput"], env)
+
+
+def render_nginx(run: RunDir, host: str, port: int, env: dict[str, str]) -> None:
+    run.nginx_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    argv = [
+        tool("pki"), "--home", str(run.pki_home), "nginx-config",
+        "--server", SERVER_NAME,
+        "--upstream", f"unix:{run.socket}",
+        "--listen", f"{host}:{port}",
+        "--web-root", str(WEB_ROOT),
+        "--static-root", str(run.data_dir / "static"),
+        "--runtime-dir", str(run.nginx_dir),
+        "--out", str(run.nginx_conf),
+    ]  # fmt: skip
+    if os.geteuid() == 0:
+        # nginx started by root drops its workers to "nobody", who cannot reach the 0700 state
+        # directory (socket, temp files): keep them as the user who ran the demo.
+        argv += ["--user", "root"]
+    run_step("pki nginx-config", argv, env)
+
+
+def write_curl_config(run: RunDir, password: str) -> None:
+    """A curl config that presents the admin's .p12: the password stays off the command line."""
+    write_private(
+        run.curl_config,
+        f'cert-type = "P12"\ncert = "{run.admin_p12}:{password}"\ncacert = "{run.ca_cert}"\n',
+    )
+
+
+# --- the two children ------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def start_child(name: str, argv: Sequence[str], env: dict[str, str], log: Path) -> Child:
+    """Start a child in its own session: a terminal's Ctrl-C reaches only us, and we stop the
+    children in order instead of racing their own SIGINT handling."""
+    log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            list(argv), env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    return Child(name, process, log)
+
+
+def stop_child(child: Child) -> None:
+    """SIGTERM (nginx: fast shutdown; gunicorn: graceful), then SIGKILL after STOP_TIMEOUT."""
+    if child.process.poll() is not None:
+        return
+    child.process.send_signal(signal.SIGTERM)
+    try:
+        child.process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        child.process.kill()
+        child.process.wait(timeout=STOP_TIMEOUT)
+
+
+def last_lines(path: Path, count: int = 5) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-count:])
+    except FileNotFoundError:
+        return ""
+
+
+def check_alive(children: Sequence[Child], when: str) -> None:
+    """Raise a DemoError naming the first child that has exited, with the end of its log."""
+    for child in children:
+        if child.process.poll() is not None:
+            raise DemoError(
+                f"{child.name} exited (code {child.process.returncode}) {when}; "
+                f"its log {child.log} ends with:\n{last_lines(child.log)}"
+            )
+
+
+def ready_over_socket(sock_path: Path) -> bool:
+    """Does gunicorn answer /supply/readyz with 200 on its unix socket?"""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2)
+            sock.connect(str(sock_path))
+            sock.sendall(b"GET /supply/readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            status_line = sock.recv(64)
+    except OSError:
+        return False
+    return status_line.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200"))
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(what: str, check: Callable[[], bool], children: Sequence[Child]) -> None:
+    """Poll ``check()`` until true; fail at once when a child dies, or after START_TIMEOUT."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        check_alive(children, f"before {what}")
+        if check():
+            return
+        time.sleep(0.2)
+    raise DemoError(f"{what}: Not ready after {START_TIMEOUT:.0f} s.")
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m supply.demo", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--dir", type=Path, default=Path(os.environ.get("SUPPLY_DEMO_DIR") or ".run"),
+        help="state directory (default $SUPPLY_DEMO_DIR or ./.run)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("SUPPLY_DEMO_PORT") or DEFAULT_PORT),
+        help=f"HTTPS port (default $SUPPLY_DEMO_PORT or {DEFAULT_PORT})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--host", default=os.environ.get("SUPPLY_DEMO_HOST") or "127.0.0.1",
+        help="address nginx listens on (default 127.0.0.1: this machine only)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error(f"--port: {args.port} is not a port number (1-65535).")
+    return args
+
+
+def service_env(run: RunDir, port: int) -> dict[str, str]:
+    """The environment of every `supply` and `pki` step: this run's PKI home and SQLite data."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPPLY_STATIC_ROOT")}
+    origins = f"https://{SERVER_NAME}:{port},https://127.0.0.1:{port}"
+    env.update(
+        PKI_HOME=str(run.pki_home),
+        SUPPLY_DATA_DIR=str(run.data_dir),
+        SUPPLY_TRUSTED_ORIGINS=origins,
+        DJANGO_SETTINGS_MODULE="supply.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def banner(run: RunDir, port: int, password: str, children: Sequence[Child]) -> str:
+    url = f"https://{SERVER_NAME}:{port}/"
+    pids = ", ".join(f"{c.name} pid {c.process.pid}" for c in children)
+    return "\n".join(
+        [
+            "",
+            "tactical-edge is running.",
+            f"  URL:          {url}",
+            f"  Certificate:  {run.admin_p12.resolve()}",
+            f"  Password:     {password}",
+            f"  CA (trust):   {run.ca_cert.resolve()}",
+            f"  curl:         curl -K {run.curl_config.resolve()} {url}supply/api/whoami/",
+            f"  Logs:         {run.logs.resolve()} and {run.nginx_dir.resolve()}",
+            f"  Processes:    {pids}",
+            "Import the certificate into your browser: docs/webapp.md. Stop with Ctrl-C.",
+            "",
+        ]
+    )
+
+
+def serve(run: RunDir, port: int, host: str, password: str, env: dict[str, str], nginx: str) -> int:
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    run.socket.unlink(missing_ok=True)
+    children: list[Child] = []
+    try:
+        children.append(
+            start_child(
+                "supply",
+                [tool("supply"), "serve", "--bind", f"unix:{run.socket}"],
+                env,
+                run.logs / "supply.log",
+            )
+        )
+        nginx_argv = [
+            nginx,
+            "-p",
+            f"{run.nginx_dir}/",
+            "-c",
+            str(run.nginx_conf),
+            "-e",
+            str(run.nginx_dir / "error.log"),
+            "-g",
+            "daemon off;",
+        ]
+        children.append(start_child("nginx", nginx_argv, env, run.logs / "nginx.log"))
+        wait_until(
+            "the supply service answered",
+            lambda: ready_over_socket(run.socket) or stop.is_set(),
+            children,
+        )
+        wait_until(
+            f"nginx listened on port {port}",
+            lambda: port_open(host, port) or stop.is_set(),
+            children,
+        )
+        if not stop.is_set():
+            say(banner(run, port, password, children))
+        while not stop.wait(0.5):
+            check_alive(children, "unexpectedly")
+        say(f"\nStopping ({signal.Signals(received[0]).name}) ...")
+        return 0
+    finally:
+        for child in reversed(children):
+            stop_child(child)
+        if children:
+            say("Stopped nginx and the supply service.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    run = RunDir(args.dir.resolve())
+    try:
+        run.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        nginx = find_nginx()
+        env = service_env(run, args.port)
+        password = ensure_pki(run, env)
+        prepare_service(run, env)
+        render_nginx(run, args.host, args.port, env)
+        write_curl_config(run, password)
+        if port_open(args.host, args.port):
+            raise DemoError(
+                f"port {args.port}: Already in use; choose another with SUPPLY_DEMO_PORT=PORT."
+            )
+        return serve(run, args.port, args.host, password, env, nginx)
+    except DemoError as err:
+        print(f"make run: {err}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        # Ctrl-C during setup: every step writes atomically, so the next run resumes cleanly.
+        print("make run: Interrupted during setup; run it again to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
