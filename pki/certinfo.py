@@ -10,7 +10,6 @@ for logs.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -64,7 +63,7 @@ def _sans(cert: x509.Certificate) -> tuple[str, ...]:
         if isinstance(gn, x509.DNSName):
             out.append(f"DNS:{gn.value}")
         elif isinstance(gn, x509.IPAddress):
-            out.append(f"IP:{ipaddress.ip_address(gn.value)}")
+            out.append(f"IP:{gn.value}")
         elif isinstance(gn, x509.RFC822Name):
             out.append(f"email:{gn.value}")
         else:

@@ -1,6 +1,6 @@
 """The one exception tree of the pki library.
 
-    PkiError                 every failure a user can cause or fix; the CLI prints str(err) and exits 1
+    PkiError                 every failure a user can cause or fix; the CLI prints it, exits 1
     ├── NoCAError            the PKI home has no CA yet
     ├── CAExistsError        init-ca would overwrite an existing CA
     ├── PassphraseError      wrong or unusable CA passphrase / .p12 password

@@ -1,0 +1,126 @@
+"""The root CA: create it once in a PKI home, load it to sign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from pki import crl, keys, profiles
+from pki.certinfo import CertInfo, describe, load_pem
+from pki.errors import CAExistsError, InputError
+from pki.home import PkiHome, as_home, atomic_write, read_file
+from pki.inventory import index_row
+from pki.keys import (
+    DEFAULT_KEY_TYPE,
+    PrivateKey,
+    check_secret,
+    encrypted_pem,
+    load_encrypted_pem,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedCA:
+    """The CA certificate with its decrypted key, ready to sign."""
+
+    cert: x509.Certificate
+    key: PrivateKey
+
+    def issuer(self) -> profiles.Issuer:
+        ski = self.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        return profiles.Issuer(self.cert.subject, self.key, ski)
+
+    @property
+    def pem(self) -> bytes:
+        return self.cert.public_bytes(Encoding.PEM)
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedCA:
+    info: CertInfo
+    cert_path: Path
+    key_path: Path
+    crl_path: Path
+
+
+def _ca_name(name: str, org: str | None, country: str | None) -> x509.Name:
+    if not name.strip():
+        raise InputError("name: The CA needs a name.")
+    attrs = []
+    if country is not None:
+        # X.520 countryName is a PrintableString of exactly two letters (ISO 3166 alpha-2).
+        if len(country) != 2 or not country.isascii() or not country.isalpha():
+            raise InputError(
+                f"country: Use a two-letter ISO 3166 code such as US, not {country!r}."
+            )
+        attrs.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country.upper()))
+    if org:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, name))
+    return x509.Name(attrs)
+
+
+def init_ca(
+    home: PkiHome | Path | str,
+    *,
+    name: str,
+    org: str | None = None,
+    country: str | None = None,
+    key_type: str = DEFAULT_KEY_TYPE,
+    days: int | None = None,
+    passphrase: bytes,
+) -> CreatedCA:
+    """Create the root CA (key encrypted with ``passphrase``) and an empty CRL.
+
+    Refuses to touch a home that already has a CA certificate.
+    """
+    h = as_home(home)
+    kt = keys.key_type(key_type)
+    lifetime = profiles.check_days("ca", days)
+    subject = _ca_name(name, org, country)
+    check_secret(passphrase, "CA passphrase")
+    with h.lock():
+        if h.has_ca():
+            raise CAExistsError(f"CA: {h.ca_cert} exists already; refusing to overwrite it.")
+        key = kt.generate()
+        not_before, not_after = profiles.validity(lifetime)
+        cert = profiles.build(
+            profiles.CA,
+            subject=subject,
+            public_key=key.public_key(),
+            issuer=None,
+            self_key=key,
+            serial=x509.random_serial_number(),
+            not_before=not_before,
+            not_after=not_after,
+        )
+        ca = LoadedCA(cert, key)
+        # The certificate is written last: its presence is what "this home has a CA" means, so a
+        # process killed half-way leaves a home that init-ca can still complete.
+        atomic_write(h.ca_key, encrypted_pem(key, passphrase))
+        atomic_write(h.issued_cert(describe(cert).serial), ca.pem)
+        with h.index() as index, index.write():
+            index.insert(index_row(cert, kind="ca", name=name, key_type=kt.name))
+            crl.publish(h, ca, index, days=None)
+        atomic_write(h.ca_cert, ca.pem)
+    return CreatedCA(describe(cert), h.ca_cert, h.ca_key, h.crl)
+
+
+def load_ca_cert(home: PkiHome | Path | str) -> x509.Certificate:
+    h = as_home(home)
+    h.require_ca()
+    return load_pem(read_file(h.ca_cert, "CA certificate"))
+
+
+def load_ca(home: PkiHome | Path | str, passphrase: bytes) -> LoadedCA:
+    """The CA certificate and its key; PassphraseError when the passphrase is wrong."""
+    h = as_home(home)
+    cert = load_ca_cert(h)
+    key = load_encrypted_pem(read_file(h.ca_key, "CA key"), passphrase, "CA passphrase")
+    if key.public_key() != cert.public_key():
+        raise InputError(f"CA key: {h.ca_key} does not belong to {h.ca_cert}.")
+    return LoadedCA(cert, key)

@@ -1,0 +1,69 @@
+"""The ``pki`` command: composes the command modules and maps errors to one line on stderr.
+
+Adding a command module: write ``pki/commands/<name>.py`` with a ``register(app)`` function and
+add it to ``_COMMAND_MODULES`` below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from pki.commands import ca, inventory, issue, revocation
+from pki.errors import PkiError
+from pki.home import PkiHome, default_home
+
+_COMMAND_MODULES = (ca, issue, inventory, revocation)
+
+
+class _PkiGroup(TyperGroup):
+    """The one place where a PkiError (or an OS error such as an unwritable --home) becomes one
+    line on stderr and exit status 1, for the console script and CliRunner alike."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context is private
+        try:
+            return super().invoke(ctx)
+        except PkiError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            typer.echo(f"error: {exc.strerror or exc}{where}.", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_PkiGroup,
+    name="pki",
+    help="Certificate toolkit: a root CA, server and user certificates, revocation, inventory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="PKI home directory (default: $PKI_HOME, else ~/.local/share/tactical-edge/pki).",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = PkiHome((home or default_home()).expanduser())
+
+
+for _module in _COMMAND_MODULES:
+    _module.register(app)
+
+
+def main() -> None:
+    app()

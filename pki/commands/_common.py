@@ -1,0 +1,82 @@
+"""What every command needs: the PKI home from the root callback, secrets, warnings."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pki.home import PkiHome
+from pki.secrets import CA_PASSPHRASE_ENV, P12_PASSWORD_ENV, Secret, resolve
+
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help=(
+            f"File whose first line is the CA passphrase (else ${CA_PASSPHRASE_ENV}, "
+            "else a prompt)."
+        ),
+        dir_okay=False,
+    ),
+]
+PasswordFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file",
+        help=(
+            f"File whose first line is the .p12 password (else ${P12_PASSWORD_ENV}, else a "
+            "prompt; an empty answer or no terminal generates one)."
+        ),
+        dir_okay=False,
+    ),
+]
+KeyTypeOption = Annotated[
+    str,
+    typer.Option("--key-type", help="ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096."),
+]
+
+
+def home(ctx: typer.Context) -> PkiHome:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, PkiHome)
+    return obj
+
+
+def _prompt(text: str, *, confirm: bool) -> Callable[[], str] | None:
+    if not sys.stdin.isatty():
+        return None
+
+    def ask() -> str:
+        value: str = typer.prompt(
+            text, hide_input=True, confirmation_prompt=confirm, default="", show_default=False
+        )
+        return value
+
+    return ask
+
+
+def ca_passphrase(file: Path | None, *, confirm: bool = False) -> bytes:
+    prompt = _prompt("CA passphrase", confirm=confirm)
+    return resolve(what="CA passphrase", file=file, env=CA_PASSPHRASE_ENV, prompt=prompt).value
+
+
+def p12_password(file: Path | None) -> Secret:
+    prompt = _prompt(".p12 password (empty: generate one)", confirm=True)
+    return resolve(what="password", file=file, env=P12_PASSWORD_ENV, prompt=prompt, generate=True)
+
+
+def warn(message: str) -> None:
+    typer.secho(message, err=True, fg=typer.colors.RED, bold=True)
+
+
+def warn_about_crl(h: PkiHome) -> None:
+    from pki.crl import crl_status
+
+    status = crl_status(h)
+    message = status.warning() if status else None
+    if message:
+        warn(message)

@@ -1,0 +1,137 @@
+"""Signing, writing and checking the CRL in the PKI home (RFC 5280 section 5).
+
+nginx reads ``ca/crl.pem`` at start and reload, and once the CRL is past its nextUpdate it rejects
+*every* client certificate. Sites stay disconnected for weeks, so the default lifetime is 30 days
+and ``crl_status`` reports a CRL within 7 days of nextUpdate so the CLI can warn loudly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from pki.errors import InputError
+from pki.home import Index, PkiHome, atomic_write
+from pki.keys import signature_hash
+
+if TYPE_CHECKING:
+    from pki.ca import LoadedCA
+
+DEFAULT_CRL_DAYS = 30
+MAX_CRL_DAYS = 366
+WARN_WITHIN = dt.timedelta(days=7)
+
+# RFC 5280 5.3.1 reason names (certificateHold and removeFromCRL are left out: this CA never
+# un-revokes, and removeFromCRL belongs to delta CRLs).
+REASONS: dict[str, x509.ReasonFlags] = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "keyCompromise": x509.ReasonFlags.key_compromise,
+    "cACompromise": x509.ReasonFlags.ca_compromise,
+    "affiliationChanged": x509.ReasonFlags.affiliation_changed,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessationOfOperation": x509.ReasonFlags.cessation_of_operation,
+    "privilegeWithdrawn": x509.ReasonFlags.privilege_withdrawn,
+    "aACompromise": x509.ReasonFlags.aa_compromise,
+}
+
+
+def reason_name(text: str) -> str:
+    """The RFC 5280 spelling of a reason given in any case."""
+    for name in REASONS:
+        if name.lower() == text.strip().lower():
+            return name
+    raise InputError(f"reason: Unknown reason {text!r}; choose one of {', '.join(REASONS)}.")
+
+
+def check_crl_days(days: int | None) -> int:
+    value = DEFAULT_CRL_DAYS if days is None else days
+    if not 1 <= value <= MAX_CRL_DAYS:
+        raise InputError(f"days: A CRL lasts 1 to {MAX_CRL_DAYS} days, not {value}.")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CrlInfo:
+    path: Path
+    number: int
+    last_update: dt.datetime
+    next_update: dt.datetime
+    revoked: int
+
+
+def publish(h: PkiHome, ca: LoadedCA, index: Index, *, days: int | None) -> CrlInfo:
+    """Sign a CRL of every revoked certificate and write it (inside an index write transaction).
+
+    The caller holds ``h.lock()`` so CRL numbers grow in the order the files are written.
+    """
+    lifetime = check_crl_days(days)
+    number = index.next_counter("crl_number")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    ski = ca.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(now)
+        .next_update(now + dt.timedelta(days=lifetime))
+        # 5.2.1 AKI and 5.2.3 CRL number are MUST for conforming CRL issuers.
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
+        .add_extension(x509.CRLNumber(number), critical=False)
+    )
+    rows = index.rows("WHERE status = 'revoked'")
+    for row in rows:
+        assert row.revoked_at is not None and row.reason is not None
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(int(row.serial, 16))
+            .revocation_date(row.revoked_at)
+        )
+        # 5.3.1: the reason code extension SHOULD be absent rather than say "unspecified".
+        if row.reason != "unspecified":
+            entry = entry.add_extension(x509.CRLReason(REASONS[row.reason]), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    signed = builder.sign(ca.key, signature_hash(ca.key))
+    atomic_write(h.crl, signed.public_bytes(Encoding.PEM))
+    return CrlInfo(h.crl, number, now, now + dt.timedelta(days=lifetime), len(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class CrlStatus:
+    next_update: dt.datetime
+    expired: bool
+    expiring: bool  # within WARN_WITHIN of nextUpdate
+
+    def warning(self) -> str | None:
+        """A loud one-line warning for the terminal, or None when the CRL is fresh."""
+        when = self.next_update.strftime("%Y-%m-%d %H:%M UTC")
+        if self.expired:
+            return (
+                f"WARNING: the CRL expired at {when}; nginx now rejects EVERY client "
+                "certificate. Run `pki crl` and reload nginx."
+            )
+        if self.expiring:
+            return (
+                f"WARNING: the CRL expires at {when}; after that nginx rejects EVERY client "
+                "certificate. Run `pki crl` and reload nginx before then."
+            )
+        return None
+
+
+def crl_status(h: PkiHome, now: dt.datetime | None = None) -> CrlStatus | None:
+    """Freshness of ``ca/crl.pem``; None when the home has no CRL (no CA)."""
+    try:
+        data = h.crl.read_bytes()
+    except FileNotFoundError:
+        return None
+    crl = x509.load_pem_x509_crl(data)
+    next_update = crl.next_update_utc
+    if next_update is None:  # RFC 5280 5.1.2.5: conforming issuers always set it
+        return None
+    moment = now or dt.datetime.now(dt.UTC)
+    return CrlStatus(next_update, next_update <= moment, next_update - moment <= WARN_WITHIN)

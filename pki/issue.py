@@ -1,0 +1,251 @@
+"""Issuing server and user certificates from the CA of a PKI home."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from pki import keys, names, p12, profiles
+from pki.ca import LoadedCA, load_ca
+from pki.certinfo import CertInfo, describe, serial_hex
+from pki.errors import InputError, PkiError
+from pki.home import IndexRow, PkiHome, as_home, atomic_write
+from pki.inventory import index_row
+
+_SERIAL_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedServer:
+    info: CertInfo
+    cert_path: Path
+    key_path: Path
+    chain_path: Path  # fullchain.pem: leaf then CA, as nginx's ssl_certificate wants
+    superseded: tuple[str, ...] = ()  # serials revoked by --replace
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedUser:
+    info: CertInfo
+    cert_path: Path  # issued/<SERIAL>.pem
+    chain_path: Path  # the CA certificate
+    p12_path: Path | None = None
+    key_path: Path | None = None  # PEM export only: PKCS#8 encrypted with the password
+    legacy: bool = False
+
+
+# A file to write once the serial is known and the index is locked: (path, bytes, exclusive).
+_Artifact = tuple[Path, bytes, bool]
+
+
+def _check_lifetime(ca: LoadedCA, not_after: dt.datetime) -> None:
+    # A leaf outliving its CA stops validating when the CA expires (RFC 5280 6.1.3 (a)(2)).
+    if not_after > ca.cert.not_valid_after_utc:
+        raise InputError(
+            f"days: The certificate would outlive the CA, which expires "
+            f"{ca.cert.not_valid_after_utc:%Y-%m-%d}."
+        )
+
+
+def _sign_and_record(
+    h: PkiHome,
+    ca: LoadedCA,
+    *,
+    profile: profiles.Profile,
+    subject: x509.Name,
+    key: keys.PrivateKey,
+    sans: Sequence[x509.GeneralName],
+    days: int,
+    name: str,
+    artifacts: Callable[[x509.Certificate], list[_Artifact]],
+) -> tuple[x509.Certificate, IndexRow]:
+    """Sign with a fresh random serial, then, under the index's write lock, check the serial is
+    unused, write the certificate and its artifacts, and insert the index row.
+
+    The slow work (signing, .p12 encryption) happens before the lock; a serial collision (odds
+    2^-159 per pair) just repeats it.
+    """
+    not_before, not_after = profiles.validity(days)
+    _check_lifetime(ca, not_after)
+    for _ in range(_SERIAL_ATTEMPTS):
+        cert = profiles.build(
+            profile,
+            subject=subject,
+            public_key=key.public_key(),
+            issuer=ca.issuer(),
+            # 159 random bits, positive, within RFC 5280 4.1.2.2's 20 octets.
+            serial=x509.random_serial_number(),
+            not_before=not_before,
+            not_after=not_after,
+            sans=sans,
+        )
+        files = artifacts(cert)
+        serial = serial_hex(cert.serial_number)
+        with h.index() as index, index.write():
+            if index.has_serial(serial):
+                continue
+            atomic_write(h.issued_cert(serial), cert.public_bytes(Encoding.PEM))
+            for path, data, exclusive in files:
+                try:
+                    atomic_write(path, data, exclusive=exclusive)
+                except FileExistsError:
+                    raise InputError(f"out: {path} exists already.") from None
+            row = index_row(cert, kind=profile.kind, name=name, key_type=keys.key_type_of(key))
+            index.insert(row)
+            return cert, row
+    raise PkiError("serial: Could not find an unused serial number; the index may be damaged.")
+
+
+def issue_server(
+    home: PkiHome | Path | str,
+    name: str,
+    *,
+    sans: Sequence[str] = (),
+    days: int | None = None,
+    passphrase: bytes,
+    key_type: str = keys.DEFAULT_KEY_TYPE,
+    replace: bool = False,
+    ca: LoadedCA | None = None,
+) -> IssuedServer:
+    """A TLS server certificate for ``name`` (a DNS name or IP, always the first SAN).
+
+    Writes ``servers/<NAME>/cert.pem``, ``key.pem`` (0600, unencrypted, for nginx) and
+    ``fullchain.pem``. A name with a valid certificate already is refused unless ``replace``, which
+    revokes the old ones as superseded once the new one is in place.
+    """
+    h = as_home(home)
+    canonical, san_list = names.server_sans(name, sans)
+    lifetime = profiles.check_days("server", days)
+    kt = keys.key_type(key_type)
+    ca = ca or load_ca(h, passphrase)
+    with h.index() as index:
+        current = index.rows(
+            "WHERE kind = 'server' AND name = ? AND status = 'valid'", (canonical,)
+        )
+    if current and not replace:
+        raise InputError(
+            f"name: {canonical} has a valid certificate already ({current[0].serial}); "
+            "pass --replace to supersede it."
+        )
+    key = kt.generate()
+    subject = names.subject(canonical, org=names.organization(ca.cert.subject))
+    d = h.server_dir(canonical)
+
+    def artifacts(cert: x509.Certificate) -> list[_Artifact]:
+        pem = cert.public_bytes(Encoding.PEM)
+        return [
+            (d / "key.pem", keys.plain_pem(key), False),
+            (d / "cert.pem", pem, False),
+            (d / "fullchain.pem", pem + ca.pem, False),
+        ]
+
+    cert, _ = _sign_and_record(
+        h,
+        ca,
+        profile=profiles.SERVER,
+        subject=subject,
+        key=key,
+        sans=san_list,
+        days=lifetime,
+        name=canonical,
+        artifacts=artifacts,
+    )
+    if current:
+        # Only after the new files are in place: nginx is never left without a certificate.
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        with h.index() as index, index.write():
+            for old in current:
+                index.mark_revoked(old.serial, now, "superseded")
+    return IssuedServer(
+        describe(cert),
+        d / "cert.pem",
+        d / "key.pem",
+        d / "fullchain.pem",
+        tuple(old.serial for old in current),
+    )
+
+
+def issue_user(
+    home: PkiHome | Path | str,
+    full_name: str,
+    *,
+    email: str | None = None,
+    org_unit: str | None = None,
+    password: bytes,
+    legacy: bool = False,
+    passphrase: bytes,
+    out: Path | None = None,
+    days: int | None = None,
+    key_type: str = keys.DEFAULT_KEY_TYPE,
+    pem: bool = False,
+    ca: LoadedCA | None = None,
+    p12_dir: Path | None = None,
+) -> IssuedUser:
+    """A client-authentication certificate for a person, exported as a password-protected .p12.
+
+    The .p12 (default ``users/<SERIAL>.p12``; ``out`` chooses a path and never overwrites) holds
+    the key, the certificate, the CA and the full name as friendly name. With ``pem`` it writes
+    ``<SERIAL>-cert.pem`` and ``<SERIAL>-key.pem`` (PKCS#8 encrypted with ``password``) instead.
+    ``p12_dir`` replaces ``users/`` as the default directory. Pass a loaded ``ca`` to issue many
+    without decrypting the CA key each time.
+    """
+    h = as_home(home)
+    lifetime = profiles.check_days("user", days)
+    kt = keys.key_type(key_type)
+    keys.check_secret(password, "password")
+    names.subject(full_name, org_unit=org_unit)  # fail on a bad name before any slow work
+    sans: list[x509.GeneralName] = [names.email_san(email)] if email else []
+    if out is not None and out.exists():
+        raise InputError(f"out: {out} exists already.")
+    ca = ca or load_ca(h, passphrase)
+    subject = names.subject(
+        full_name, org=names.organization(ca.cert.subject), org_unit=org_unit or None
+    )
+    key = kt.generate()
+    paths: dict[str, Path] = {}
+
+    def artifacts(cert: x509.Certificate) -> list[_Artifact]:
+        serial = serial_hex(cert.serial_number)
+        if pem:
+            base = out or (p12_dir or h.users_dir) / serial
+            paths["cert"] = base.with_name(f"{base.name}-cert.pem")
+            paths["key"] = base.with_name(f"{base.name}-key.pem")
+            return [
+                (paths["key"], keys.encrypted_pem(key, password), True),
+                (paths["cert"], cert.public_bytes(Encoding.PEM) + ca.pem, True),
+            ]
+        paths["p12"] = out or (p12_dir / f"{serial}.p12" if p12_dir else h.user_p12(serial))
+        data = p12.export(
+            key=key,
+            cert=cert,
+            chain=[ca.cert],
+            friendly_name=full_name,
+            password=password,
+            legacy=legacy,
+        )
+        return [(paths["p12"], data, True)]
+
+    cert, _ = _sign_and_record(
+        h,
+        ca,
+        profile=profiles.USER_WITH_EMAIL if email else profiles.USER,
+        subject=subject,
+        key=key,
+        sans=sans,
+        days=lifetime,
+        name=full_name,
+        artifacts=artifacts,
+    )
+    return IssuedUser(
+        info=describe(cert),
+        cert_path=h.issued_cert(serial_hex(cert.serial_number)),
+        chain_path=h.ca_cert,
+        p12_path=paths.get("p12"),
+        key_path=paths.get("key"),
+        legacy=legacy,
+    )

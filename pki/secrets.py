@@ -1,0 +1,78 @@
+"""Where passphrases and passwords come from; never from a bare command-line argument.
+
+Order: a file (its first line, without the newline), then an environment variable, then a
+hidden prompt (only on a terminal), then, for .p12 passwords, a generated one shown once.
+Variables: ``PKI_CA_PASSPHRASE`` (CA passphrase), ``PKI_P12_PASSWORD`` (.p12 password).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pki.errors import PassphraseError
+
+CA_PASSPHRASE_ENV = "PKI_CA_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
+P12_PASSWORD_ENV = "PKI_P12_PASSWORD"  # noqa: S105
+
+# No 0/O, 1/l/I: generated passwords are read aloud and typed from paper at the edge.
+_ALPHABET = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"
+_GROUPS, _GROUP_LEN = 5, 5  # 25 characters of a 50-letter alphabet: about 141 bits
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    value: bytes
+    generated: bool = False
+
+
+def read_secret_file(path: Path, what: str) -> bytes:
+    """The first line of ``path`` without its line ending."""
+    try:
+        with path.open("rb") as fh:
+            line = fh.readline()
+    except OSError as exc:
+        raise PassphraseError(f"{what}: Cannot read {path} ({exc.strerror}).") from None
+    value = line.removesuffix(b"\n").removesuffix(b"\r")
+    if not value:
+        raise PassphraseError(f"{what}: The first line of {path} is empty.")
+    return value
+
+
+def generate_password() -> str:
+    groups = ("".join(_random.choice(_ALPHABET) for _ in range(_GROUP_LEN)) for _ in range(_GROUPS))
+    return "-".join(groups)
+
+
+def resolve(
+    *,
+    what: str,
+    file: Path | None,
+    env: str,
+    prompt: Callable[[], str] | None,
+    generate: bool = False,
+) -> Secret:
+    """The secret from the first source that has one.
+
+    ``prompt`` is called only when no file or variable gives the secret; the CLI passes ``None``
+    when stdin is not a terminal, so scripts fail with a clear line instead of hanging. With
+    ``generate``, an empty answer (or no terminal) yields a generated password.
+    """
+    if file is not None:
+        return Secret(read_secret_file(file, what))
+    value = os.environ.get(env)
+    if value:
+        return Secret(value.encode("utf-8"))
+    if prompt is not None:
+        answer = prompt()
+        if answer or not generate:
+            return Secret(answer.encode("utf-8"))
+    if generate:
+        return Secret(generate_password().encode("ascii"), generated=True)
+    raise PassphraseError(
+        f"{what}: Give --{'passphrase' if 'passphrase' in what else 'password'}-file or set {env} "
+        "(no terminal to prompt on)."
+    )
