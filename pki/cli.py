@@ -1,7 +1,7 @@
 """The ``pki`` command: composes the command modules and maps errors to one line on stderr.
 
 Adding a command module: write ``pki/commands/<name>.py`` with a ``register(app)`` function and
-add it to ``_COMMAND_MODULES`` below.
+add it to ``_COMMAND_MODULES`` below (or register its function with one ``app.command`` line).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from pki.commands import ca, inventory, issue, revocation
+from pki.commands import ca, inventory, issue, nginx, revocation
 from pki.errors import PkiError
 from pki.home import PkiHome, default_home
 
@@ -63,6 +63,7 @@ def root(
 
 for _module in _COMMAND_MODULES:
     _module.register(app)
+app.command("nginx-config")(nginx.nginx_config)
 
 
 def main() -> None:
