@@ -1,7 +1,7 @@
 // "Who am I": the certificate the service saw, its expiry and the person's roles.
 
 import { h } from "../dom.js";
-import { expiryWarning, isSuperuser, permission } from "../identity.js";
+import { isSuperuser, permission } from "../identity.js";
 
 const OPERATIONS = [
   ["receipt", "Receive stock into a receiving area"],
@@ -11,11 +11,9 @@ const OPERATIONS = [
 
 export function whoamiPage(session) {
   const me = session.me;
-  const warning = expiryWarning(me);
   const roles = me.roles?.length ? me.roles.join(", ") : "none";
   return [
     h("h1", {}, "Who am I"),
-    warning ? h("p", { class: "msg msg-warn", role: "status" }, warning) : null,
     h(
       "dl",
       { class: "facts", id: "whoami" },
