@@ -12,12 +12,14 @@ Environment:
     SUPPLY_TRUSTED_CA      PEM file of trusted CA certificates (default $PKI_HOME/ca/cert.pem)
     SUPPLY_CRL             CRL file (default $PKI_HOME/ca/crl.pem)
     SUPPLY_PROXY_SECRET_FILE  default $PKI_HOME/proxy-secret
+    SUPPLY_IDEMPOTENCY_DAYS   how long an Idempotency-Key response is kept (default 7)
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -150,7 +152,9 @@ CSRF_COOKIE_SECURE = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["supply.identity.authentication.ClientCertificateAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "supply.identity.authentication.ClientCertificateAuthentication"
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -159,7 +163,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "EXCEPTION_HANDLER": "supply.api.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "supply.api.pagination.CappedPageNumberPagination",
 }
+
+# Sites reconnect late: a retried POST must still find its first response days later.
+SUPPLY_IDEMPOTENCY_TTL = timedelta(days=int(os.environ.get("SUPPLY_IDEMPOTENCY_DAYS") or 7))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "tactical-edge supply API",

@@ -13,5 +13,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("supply/admin/", admin.site.urls),
     # --- identity (certificate login, whoami): the identity app adds its lines here ---
     # --- end identity ---
-    path("supply/", include("supply.api_urls")),
+    path("supply/", include("supply.api.urls")),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from supply.catalog.models import Item, Location, Unit
@@ -113,7 +114,7 @@ class IdempotencyRecord(models.Model):
     path = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
+    response_body = models.JSONField(encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

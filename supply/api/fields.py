@@ -1,0 +1,86 @@
+"""Serializer building blocks: the strict base that refuses unknown and read-only fields, a whole
+number field that refuses booleans and fractions, and NSN / UIC lookups with clear messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+from supply.catalog.models import Item, Unit
+
+_WHOLE = re.compile(r"^-?[0-9]{1,18}\Z")
+_NSN = re.compile(r"^[0-9]{13}\Z")
+_UIC = re.compile(r"^[A-Z0-9]{6}\Z")
+
+# Sent by the browsable API's HTML forms; not part of any resource.
+_FORM_NOISE = frozenset({"csrfmiddlewaretoken"})
+
+
+class StrictFieldsMixin(serializers.Serializer[Any]):
+    """Refuse any submitted key that is not a writable field (typos must not pass silently).
+    Mix in before ModelSerializer: `class S(StrictFieldsMixin, ModelSerializer[M])`."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            refused = sorted(set(data) - writable - _FORM_NOISE)
+            if refused:
+                raise serializers.ValidationError(
+                    {name: ["Unknown or read-only field."] for name in refused}
+                )
+        return super().to_internal_value(data)
+
+
+class WholeNumberField(serializers.IntegerField):
+    """An integer given as a JSON integer (or digits in a form): not true/false, not 2.5, not 2.0.
+    Range rules belong to the service, which every caller goes through."""
+
+    default_error_messages = {"invalid": "Must be a whole number."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            return data
+        if isinstance(data, str) and _WHOLE.match(data.strip()):
+            return int(data.strip())
+        self.fail("invalid")
+
+
+class NsnField(serializers.SlugRelatedField[Item]):
+    """An item by its 13-digit NSN."""
+
+    default_error_messages = {
+        "format": "NSN must be exactly 13 digits.",
+        "does_not_exist": "No item with NSN {value}.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Item.objects.all())
+        super().__init__(slug_field="nsn", **kwargs)
+
+    def to_internal_value(self, data: Any) -> Item:
+        if not isinstance(data, str) or not _NSN.match(data):
+            self.fail("format")
+        return super().to_internal_value(data)
+
+
+class UicField(serializers.SlugRelatedField[Unit]):
+    """A unit by its 6-character UIC."""
+
+    default_error_messages = {
+        "format": "UIC must be 6 upper-case letters or digits.",
+        "does_not_exist": "No unit with UIC {value}.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Unit.objects.all())
+        super().__init__(slug_field="uic", **kwargs)
+
+    def to_internal_value(self, data: Any) -> Unit:
+        if not isinstance(data, str) or not _UIC.match(data):
+            self.fail("format")
+        return super().to_internal_value(data)

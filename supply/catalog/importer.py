@@ -1,0 +1,189 @@
+"""Catalog import from CSV (`supply import-catalog`).
+
+Format: UTF-8 (with or without BOM), RFC 4180 quoting, header
+`NSN,rep_office,common_name,Description,Price,UI,AAC`. Every row is validated before anything is
+written; with any bad row nothing is imported unless `skip_invalid`. Rows are upserted by NSN in
+bulk (one INSERT ... ON CONFLICT per batch), so re-running updates instead of duplicating and
+10,000 rows take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import transaction
+
+from supply.catalog.models import Item, UnitOfIssue
+from supply.errors import SupplyError
+
+HEADER = ("NSN", "rep_office", "common_name", "Description", "Price", "UI", "AAC")
+_NSN = re.compile(r"^[0-9]{13}\Z")
+_AAC = re.compile(r"^[A-Z]?\Z")
+_MAX_PRICE = Decimal("9999999999.99")
+_UPDATE_FIELDS = [
+    "fsc",
+    "rep_office",
+    "common_name",
+    "description",
+    "price",
+    "unit_of_issue",
+    "aac",
+]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A bad row: its line number in the file (1 is the header) and what is wrong."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
+
+
+class CatalogImportError(SupplyError):
+    """The file cannot be imported; `errors` lists each bad row (empty for a file-level fault)."""
+
+    def __init__(self, message: str, errors: Iterable[RowError] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+def _records(lines: Iterable[str]) -> Iterable[tuple[int, list[str]]]:
+    """CSV records with the line each starts on (a quoted field may span lines)."""
+    reader = csv.reader(lines, strict=True)
+    start = 1
+    for record in reader:
+        yield start, record
+        start = reader.line_num + 1
+
+
+def _check_row(values: list[str], units: set[str]) -> tuple[Item | None, list[str]]:
+    problems: list[str] = []
+    if len(values) != len(HEADER):
+        return None, [f"expected {len(HEADER)} fields, found {len(values)}"]
+    nsn, rep_office, common_name, description, price_text, ui, aac = (v.strip() for v in values)
+    nsn = nsn.replace("-", "")
+    if not _NSN.match(nsn):
+        problems.append(f"NSN {values[0]!r} is not 13 digits")
+    if not common_name:
+        problems.append("common_name is empty")
+    elif len(common_name) > 200:
+        problems.append("common_name is longer than 200 characters")
+    if len(rep_office) > 20:
+        problems.append("rep_office is longer than 20 characters")
+    price: Decimal | None = None
+    try:
+        price = Decimal(price_text)
+    except InvalidOperation:
+        problems.append(f"Price {price_text!r} is not a number")
+    else:
+        if not price.is_finite() or price < 0 or price > _MAX_PRICE:
+            problems.append(f"Price {price_text!r} is not from 0 to {_MAX_PRICE}")
+        elif price.as_tuple().exponent < -2:  # type: ignore[operator]
+            problems.append(f"Price {price_text!r} has more than 2 decimal places")
+    ui = ui.upper()
+    if ui not in units:
+        problems.append(f"UI {values[5].strip()!r} is not a known unit of issue")
+    aac = aac.upper()
+    if not _AAC.match(aac):
+        problems.append(f"AAC {values[6].strip()!r} is not one letter")
+    if problems or price is None:
+        return None, problems
+    item = Item(
+        nsn=nsn,
+        fsc=nsn[:4],
+        rep_office=rep_office,
+        common_name=common_name,
+        description=description,
+        price=price,
+        unit_of_issue_id=ui,
+        aac=aac,
+    )
+    return item, []
+
+
+def validate_catalog(lines: Iterable[str]) -> tuple[list[Item], list[RowError]]:
+    """Parse and check every row; returns the good items and the bad rows."""
+    units = set(UnitOfIssue.objects.values_list("code", flat=True))
+    items: list[Item] = []
+    errors: list[RowError] = []
+    first_line_of: dict[str, int] = {}
+    records = _records(lines)
+    try:
+        header = next(iter(records), None)
+        if header is None:
+            raise CatalogImportError("the file is empty; expected the header " + ",".join(HEADER))
+        if tuple(v.strip() for v in header[1]) != HEADER:
+            raise CatalogImportError("line 1: the header must be " + ",".join(HEADER))
+        for line, values in records:
+            if not any(v.strip() for v in values):
+                continue  # blank line
+            item, problems = _check_row(values, units)
+            if item is not None and item.nsn in first_line_of:
+                problems = [f"NSN {item.nsn} repeats line {first_line_of[item.nsn]}"]
+            if problems:
+                errors.append(RowError(line, "; ".join(problems)))
+            elif item is not None:
+                first_line_of[item.nsn] = line
+                items.append(item)
+    except csv.Error as exc:
+        raise CatalogImportError(f"malformed CSV: {exc}", errors) from None
+    except UnicodeDecodeError as exc:
+        raise CatalogImportError(
+            f"not UTF-8 text (byte {exc.start} of a chunk); save the file as UTF-8", errors
+        ) from None
+    return items, errors
+
+
+def upsert_items(items: list[Item]) -> tuple[int, int]:
+    """Insert new NSNs and update existing ones in bulk; returns (created, updated)."""
+    nsns = [i.nsn for i in items]
+    existing: set[str] = set()
+    for start in range(0, len(nsns), 5000):  # below every backend's bound-parameter limit
+        chunk = nsns[start : start + 5000]
+        existing.update(Item.objects.filter(nsn__in=chunk).values_list("nsn", flat=True))
+    with transaction.atomic():
+        Item.objects.bulk_create(
+            items,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["nsn"],
+            update_fields=_UPDATE_FIELDS,
+        )
+    updated = sum(1 for i in items if i.nsn in existing)
+    return len(items) - updated, updated
+
+
+def import_catalog(path: Path, *, skip_invalid: bool = False) -> ImportResult:
+    """Import a catalog CSV. Raises CatalogImportError (with every bad row) when the file cannot be
+    read, or when any row is bad and `skip_invalid` is false: then nothing is written."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            items, errors = validate_catalog(fh)
+    except OSError as exc:
+        raise CatalogImportError(f"{path}: {exc.strerror or exc}") from None
+    if errors and not skip_invalid:
+        raise CatalogImportError(
+            f"{len(errors)} bad row(s); nothing imported (--skip-invalid imports the good rows).",
+            errors,
+        )
+    created, updated = upsert_items(items) if items else (0, 0)
+    return ImportResult(created=created, updated=updated, errors=errors)

@@ -1,0 +1,69 @@
+"""Catalog representations. Plain model serializers: catalog writes have no stock rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from supply.api.fields import NsnField, StrictFieldsMixin, UicField
+from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
+
+
+class UnitOfIssueSerializer(StrictFieldsMixin, serializers.ModelSerializer[UnitOfIssue]):
+    class Meta:
+        model = UnitOfIssue
+        fields = ["code", "name"]
+
+
+class UnitSerializer(StrictFieldsMixin, serializers.ModelSerializer[Unit]):
+    class Meta:
+        model = Unit
+        fields = ["uic", "name"]
+
+
+class ItemSerializer(StrictFieldsMixin, serializers.ModelSerializer[Item]):
+    unit_of_issue = serializers.SlugRelatedField[UnitOfIssue](
+        slug_field="code",
+        queryset=UnitOfIssue.objects.all(),
+        error_messages={"does_not_exist": "No unit of issue {value}."},
+    )
+
+    class Meta:
+        model = Item
+        fields = [
+            "nsn",
+            "fsc",
+            "common_name",
+            "description",
+            "price",
+            "unit_of_issue",
+            "aac",
+            "rep_office",
+        ]
+        read_only_fields = ["fsc"]
+
+
+class LocationSerializer(StrictFieldsMixin, serializers.ModelSerializer[Location]):
+    unit = UicField()
+
+    class Meta:
+        model = Location
+        fields = ["id", "unit", "code", "kind", "description"]
+
+
+class AllowanceSerializer(StrictFieldsMixin, serializers.ModelSerializer[Allowance]):
+    unit = UicField()
+    nsn = NsnField(source="item")
+    common_name = serializers.CharField(source="item.common_name", read_only=True)
+
+    class Meta:
+        model = Allowance
+        fields = ["id", "unit", "nsn", "common_name", "allowance", "reorder_point"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        allowance = attrs.get("allowance", getattr(self.instance, "allowance", None))
+        reorder_point = attrs.get("reorder_point", getattr(self.instance, "reorder_point", None))
+        if allowance is not None and reorder_point is not None and reorder_point > allowance:
+            raise serializers.ValidationError({"reorder_point": ["Must not exceed the allowance."]})
+        return attrs

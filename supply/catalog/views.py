@@ -1,0 +1,50 @@
+"""Catalog endpoints: read for every role, write for managers."""
+
+from __future__ import annotations
+
+from rest_framework import viewsets
+
+from supply.api.permissions import HasRole
+from supply.catalog import filters, serializers
+from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
+from supply.roles import MANAGER
+
+
+class CatalogViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    permission_classes = [HasRole]
+    write_roles = (MANAGER,)
+
+
+class UnitOfIssueViewSet(CatalogViewSet):
+    queryset = UnitOfIssue.objects.all()
+    serializer_class = serializers.UnitOfIssueSerializer
+    search_fields = ["code", "name"]
+
+
+class UnitViewSet(CatalogViewSet):
+    queryset = Unit.objects.all()
+    serializer_class = serializers.UnitSerializer
+    lookup_field = "uic"
+    search_fields = ["uic", "name"]
+
+
+class ItemViewSet(CatalogViewSet):
+    queryset = Item.objects.select_related("unit_of_issue")
+    serializer_class = serializers.ItemSerializer
+    lookup_field = "nsn"
+    filterset_class = filters.ItemFilter
+    search_fields = ["nsn", "common_name", "description"]
+    ordering_fields = ["nsn", "common_name", "price"]
+
+
+class LocationViewSet(CatalogViewSet):
+    queryset = Location.objects.select_related("unit")
+    serializer_class = serializers.LocationSerializer
+    filterset_class = filters.LocationFilter
+    search_fields = ["code", "description"]
+
+
+class AllowanceViewSet(CatalogViewSet):
+    queryset = Allowance.objects.select_related("unit", "item")
+    serializer_class = serializers.AllowanceSerializer
+    filterset_class = filters.AllowanceFilter

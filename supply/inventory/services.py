@@ -1,0 +1,189 @@
+"""Stock operations. Each is one atomic function that locks the stock rows it changes, changes them,
+and appends its ledger row; every caller (API, commands, demo) goes through here.
+
+Concurrency (PostgreSQL): the stock rows an operation touches are first made to exist
+(INSERT ... ON CONFLICT DO NOTHING) and then locked with SELECT ... FOR UPDATE, both in one fixed
+order (item id, location id), so two stows crossing between the same bins wait for each other
+instead of deadlocking. Decrements are conditional UPDATEs (`on_hand >= quantity`) on top of the
+lock, and the CHECK constraint `on_hand >= 0` is the last line. On SQLite the settings open write
+transactions with BEGIN IMMEDIATE, which serializes writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F, Q
+
+from supply.catalog.models import Item, Location, Unit
+from supply.errors import InsufficientStock, SupplyError
+from supply.inventory.models import LedgerEntry, Stock
+
+MAX_QUANTITY = 1_000_000
+"""The largest quantity one operation may move: a typo guard far above any real shipment."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an operation: the user, and the certificate subject DN when there is one."""
+
+    user: User
+    subject_dn: str = ""
+
+
+def _check_quantity(quantity: object, name: str = "quantity", minimum: int = 1) -> int:
+    # bool is an int subclass; True must not mean 1.
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise SupplyError(f"{name}: must be a whole number.")
+    if not minimum <= quantity <= MAX_QUANTITY:
+        raise SupplyError(f"{name}: must be from {minimum} to {MAX_QUANTITY}, not {quantity}.")
+    return quantity
+
+
+def _check_document_number(document_number: str) -> str:
+    cleaned = document_number.strip()
+    if not cleaned:
+        raise SupplyError("document_number: must not be blank.")
+    if len(cleaned) > 40:
+        raise SupplyError("document_number: must be at most 40 characters.")
+    return cleaned
+
+
+def _lock_stock(item: Item, locations: Iterable[Location]) -> dict[int, Stock]:
+    """Make the stock rows of `item` at `locations` exist and lock them; by location id."""
+    location_ids = sorted({loc.pk for loc in locations})
+    Stock.objects.bulk_create(
+        [Stock(item=item, location_id=loc_id, on_hand=0) for loc_id in location_ids],
+        ignore_conflicts=True,
+    )
+    rows = (
+        Stock.objects.select_for_update()
+        .filter(item=item, location_id__in=location_ids)
+        .order_by("item_id", "location_id")
+    )
+    return {row.location_id: row for row in rows}
+
+
+def _add(row: Stock, quantity: int) -> None:
+    Stock.objects.filter(pk=row.pk).update(on_hand=F("on_hand") + quantity)
+    row.on_hand += quantity
+
+
+def _take(row: Stock, item: Item, location: Location, quantity: int) -> None:
+    taken = Stock.objects.filter(Q(pk=row.pk) & Q(on_hand__gte=quantity)).update(
+        on_hand=F("on_hand") - quantity
+    )
+    if not taken:
+        raise InsufficientStock(
+            f"insufficient stock: {row.on_hand} of {item.nsn} on hand at {location}, "
+            f"{quantity} requested."
+        )
+    row.on_hand -= quantity
+
+
+def _entry(actor: Actor, **fields: object) -> LedgerEntry:
+    return LedgerEntry.objects.create(user=actor.user, subject_dn=actor.subject_dn, **fields)
+
+
+def receipt(
+    *, actor: Actor, item: Item, location: Location, quantity: int, document_number: str
+) -> LedgerEntry:
+    """Receive `quantity` of `item` into `location` (usually the unit's receiving area)."""
+    quantity = _check_quantity(quantity)
+    document_number = _check_document_number(document_number)
+    with transaction.atomic():
+        rows = _lock_stock(item, [location])
+        _add(rows[location.pk], quantity)
+        return _entry(
+            actor,
+            kind=LedgerEntry.Kind.RECEIPT,
+            item=item,
+            to_location=location,
+            quantity=quantity,
+            document_number=document_number,
+        )
+
+
+def stow(
+    *,
+    actor: Actor,
+    item: Item,
+    from_location: Location,
+    to_location: Location,
+    quantity: int,
+    document_number: str,
+) -> LedgerEntry:
+    """Move `quantity` of `item` between two locations of the same unit."""
+    quantity = _check_quantity(quantity)
+    document_number = _check_document_number(document_number)
+    if from_location.pk == to_location.pk:
+        raise SupplyError("to_location: must differ from from_location.")
+    if from_location.unit_id != to_location.unit_id:
+        raise SupplyError(
+            f"to_location: {to_location} does not belong to the unit of {from_location}."
+        )
+    with transaction.atomic():
+        rows = _lock_stock(item, [from_location, to_location])
+        _take(rows[from_location.pk], item, from_location, quantity)
+        _add(rows[to_location.pk], quantity)
+        return _entry(
+            actor,
+            kind=LedgerEntry.Kind.STOW,
+            item=item,
+            from_location=from_location,
+            to_location=to_location,
+            quantity=quantity,
+            document_number=document_number,
+        )
+
+
+def issue(
+    *,
+    actor: Actor,
+    item: Item,
+    location: Location,
+    customer_unit: Unit,
+    quantity: int,
+    document_number: str,
+) -> LedgerEntry:
+    """Issue `quantity` of `item` out of `location` to `customer_unit`."""
+    quantity = _check_quantity(quantity)
+    document_number = _check_document_number(document_number)
+    with transaction.atomic():
+        rows = _lock_stock(item, [location])
+        _take(rows[location.pk], item, location, quantity)
+        return _entry(
+            actor,
+            kind=LedgerEntry.Kind.ISSUE,
+            item=item,
+            from_location=location,
+            customer_unit=customer_unit,
+            quantity=quantity,
+            document_number=document_number,
+        )
+
+
+def adjust(
+    *, actor: Actor, item: Item, location: Location, counted: int, document_number: str
+) -> LedgerEntry:
+    """Record an inventory count: on-hand becomes `counted`; the ledger row holds the signed
+    change (zero when the count confirms the books)."""
+    counted = _check_quantity(counted, name="counted", minimum=0)
+    document_number = _check_document_number(document_number)
+    with transaction.atomic():
+        row = _lock_stock(item, [location])[location.pk]
+        delta = counted - row.on_hand
+        Stock.objects.filter(pk=row.pk).update(on_hand=counted)
+        row.on_hand = counted
+        return _entry(
+            actor,
+            kind=LedgerEntry.Kind.ADJUSTMENT,
+            item=item,
+            to_location=location,
+            quantity=delta,
+            counted=counted,
+            document_number=document_number,
+        )
