@@ -1,0 +1,58 @@
+"""Checkers of the RFC 5280 profiles, reused by the unit and interop tests."""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+
+def assert_is_ca(cert: x509.Certificate) -> None:
+    ext = cert.extensions
+    bc = ext.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and bc.value.ca is True and bc.value.path_length == 0
+    ku = ext.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.key_cert_sign and ku.value.crl_sign
+    assert not ku.value.digital_signature
+    ski = ext.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert ski == x509.SubjectKeyIdentifier.from_public_key(cert.public_key())
+    aki = ext.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki.key_identifier == ski.digest
+    assert cert.issuer == cert.subject
+    assert cert.signature_hash_algorithm is not None
+    assert cert.signature_hash_algorithm.name in ("sha256", "sha384")
+    cert.verify_directly_issued_by(cert)
+
+
+def assert_is_leaf(
+    cert: x509.Certificate, issuer: x509.Certificate, eku: x509.ObjectIdentifier
+) -> None:
+    ext = cert.extensions
+    bc = ext.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and bc.value.ca is False
+    ku = ext.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.digital_signature
+    assert not ku.value.key_cert_sign and not ku.value.crl_sign
+    assert ku.value.key_encipherment is isinstance(cert.public_key(), rsa.RSAPublicKey)
+    ekus = ext.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert eku in ekus
+    assert ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in ekus
+    ski = ext.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert ski == x509.SubjectKeyIdentifier.from_public_key(cert.public_key())
+    issuer_ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = ext.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki.key_identifier == issuer_ski.digest
+    assert cert.issuer == issuer.subject
+    assert cert.signature_hash_algorithm is not None
+    assert cert.signature_hash_algorithm.name in ("sha256", "sha384")
+    cert.verify_directly_issued_by(issuer)
+    # Random serials (RFC 5280 4.1.2.2, CA/B BR 7.1): > 64 bits, positive, at most 20 octets.
+    assert 2**64 < cert.serial_number < 2**159
+
+
+def key_type_name(cert: x509.Certificate) -> str:
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"ec-p{key.curve.key_size}"
+    assert isinstance(key, rsa.RSAPublicKey)
+    return f"rsa-{key.key_size}"

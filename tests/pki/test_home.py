@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pki.ca import CreatedCA
+from pki.home import PkiHome, atomic_write, default_home
+from pki.issue import issue_user
+from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
+
+
+def test_default_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PKI_HOME", str(tmp_path / "h"))
+    assert default_home() == tmp_path / "h"
+    monkeypatch.delenv("PKI_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_home() == tmp_path / "xdg" / "tactical-edge" / "pki"
+
+
+def test_atomic_write_modes_and_no_leftovers(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "file"
+    atomic_write(target, b"one")
+    atomic_write(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert mode(target) == 0o600
+    assert mode(target.parent) == mode(target.parent.parent) == 0o700
+    assert os.listdir(target.parent) == ["file"]
+
+
+def test_atomic_write_exclusive(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    atomic_write(target, b"first", exclusive=True)
+    with pytest.raises(FileExistsError):
+        atomic_write(target, b"second", exclusive=True)
+    assert target.read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["file"]
+
+
+def test_existing_home_parent_is_left_alone(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    PkiHome(tmp_path / "pki").prepare()
+    assert mode(tmp_path) == 0o755
+    assert mode(tmp_path / "pki") == 0o700
+
+
+def test_index_survives_an_interrupted_transaction(home: PkiHome, ca: CreatedCA) -> None:
+    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    with home.index() as index:
+        with pytest.raises(RuntimeError), index.write():
+            index.mark_revoked(user.info.serial, user.info.not_before, "keyCompromise")
+            raise RuntimeError("killed")
+        [row] = index.rows("WHERE serial = ?", (user.info.serial,))
+    assert row.status == "valid"
+    # The CHECK constraint keeps status and revocation time consistent even for raw SQL.
+    db = sqlite3.connect(home.index_path)
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute(
+            "UPDATE certificates SET status = 'revoked' WHERE serial = ?", (user.info.serial,)
+        )
+    db.close()
