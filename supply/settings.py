@@ -12,6 +12,7 @@ Environment:
     SUPPLY_TRUSTED_CA      PEM file of trusted CA certificates (default $PKI_HOME/ca/cert.pem)
     SUPPLY_CRL             CRL file (default $PKI_HOME/ca/crl.pem)
     SUPPLY_PROXY_SECRET_FILE  default $PKI_HOME/proxy-secret
+    SUPPLY_IDENTITY_CACHE_SECONDS  how long a certificate -> user lookup may be cached (300)
     SUPPLY_IDEMPOTENCY_DAYS   how long an Idempotency-Key response is kept (default 7)
 """
 
@@ -92,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Certificate login for the admin and HTML pages (the API uses DRF's authentication class).
+    "supply.identity.middleware.CertificateLoginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -150,6 +153,12 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Certificate -> user lookups (supply/identity/lookup.py), cached by fingerprint in files every
+# worker and management command on the host shares, so a grant or revocation reaches all at once.
+SUPPLY_IDENTITY_CACHE_DIR = Path(
+    os.environ.get("SUPPLY_IDENTITY_CACHE_DIR") or DATA_DIR / "identity-cache"
+)
+SUPPLY_IDENTITY_CACHE_SECONDS = int(os.environ.get("SUPPLY_IDENTITY_CACHE_SECONDS") or 300)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("supply/readyz", health.readyz, name="readyz"),
     path("supply/admin/", admin.site.urls),
     # --- identity (certificate login, whoami): the identity app adds its lines here ---
+    path("supply/", include("supply.identity.urls")),
     # --- end identity ---
     path("supply/", include("supply.api.urls")),
 ]

@@ -1,0 +1,103 @@
+"""From a request's headers to a logged-in user.
+
+Only a request that carries the proxy secret came through our nginx; on any other request the
+identity headers are ignored (anyone can send them to the service's port). The secret is compared
+in constant time and re-read when its file changes (rotation needs no restart).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from pki.certinfo import CertInfo
+from supply.identity import lookup
+from supply.identity.errors import LoginFailure
+from supply.identity.trust import TrustStore
+from supply.identity.watch import WatchedFile
+
+SECRET_HEADER = "HTTP_X_PROXY_SECRET"  # noqa: S105 (a header name)
+VERIFY_HEADER = "HTTP_X_CLIENT_VERIFY"
+CERT_HEADER = "HTTP_X_CLIENT_CERT"
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateLogin:
+    """A request's verified certificate and the user it maps to."""
+
+    info: CertInfo
+    user: User
+
+
+def _first_line(data: bytes) -> bytes:
+    return data.split(b"\n", 1)[0].strip()
+
+
+@cache
+def _proxy_secret() -> WatchedFile[bytes]:
+    return WatchedFile(settings.SUPPLY_PROXY_SECRET_FILE, _first_line)
+
+
+@cache
+def trust_store() -> TrustStore:
+    return TrustStore(settings.SUPPLY_TRUSTED_CA, settings.SUPPLY_CRL)
+
+
+def from_trusted_proxy(meta: Mapping[str, str]) -> bool:
+    """True when the request carries the proxy secret (constant-time compare)."""
+    given = meta.get(SECRET_HEADER)
+    if not given:
+        return False
+    try:
+        secret = _proxy_secret().get()
+    except OSError:
+        return False  # no secret configured: trust no proxy
+    return bool(secret) and hmac.compare_digest(given.encode("latin-1"), secret)
+
+
+def certificate_login(meta: Mapping[str, str]) -> CertificateLogin | None:
+    """The login a request proves; None if it proves none; LoginFailure if a wrong one.
+
+    None: not from the trusted proxy, or no verified certificate (nginx's ``NONE``).
+    """
+    if not from_trusted_proxy(meta):
+        return None
+    if meta.get(VERIFY_HEADER) != "SUCCESS":
+        return None
+    escaped = meta.get(CERT_HEADER, "")
+    if not escaped:
+        return None
+    info = trust_store().verify(unquote(escaped))
+    user = lookup.user_for(info)
+    if user is None:
+        raise LoginFailure(
+            "unknown",
+            "certificate: Not registered here; ask an administrator to grant access.",
+            info,
+        )
+    if not user.is_active:
+        raise LoginFailure("inactive", f"user: {user.get_username()} is disabled.", info)
+    return CertificateLogin(info, user)
+
+
+_MISSING = object()
+
+
+def login_for_request(request: object) -> CertificateLogin | None:
+    """``certificate_login`` once per request: the middleware and DRF share the result."""
+    stored = getattr(request, "_certificate_login", _MISSING)
+    if stored is _MISSING:
+        try:
+            stored = certificate_login(request.META)  # type: ignore[attr-defined]
+        except LoginFailure as failure:
+            stored = failure
+        request._certificate_login = stored  # type: ignore[attr-defined]
+    if isinstance(stored, LoginFailure):
+        raise stored
+    return stored  # type: ignore[return-value]

@@ -1,0 +1,82 @@
+"""Certificate -> user, through the mapping table, cached by SHA-256 fingerprint.
+
+Exact match only: (issuer DN, subject DN) compared as stored strings in their canonical RFC 4514
+form, and a pinned fingerprint when the mapping has one (a pinned mapping wins over an unpinned
+one). No case folding, no Unicode normalisation, no username derivation: two different DNs never
+reach the same mapping.
+
+Cache: the user (with its roles pre-loaded) under ``identity:<generation>:<fingerprint>`` in the
+file cache in SUPPLY_IDENTITY_CACHE_DIR, shared by every worker and management command on the
+host. Any change to a mapping, a user, a group or a membership sets a new generation, which
+orphans every entry at once; entries also expire after SUPPLY_IDENTITY_CACHE_SECONDS, which bounds
+staleness for changes that bypass the ORM's signals (``QuerySet.update``) or another host's cache.
+Unknown certificates are not cached, so a grant takes effect at the next request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.cache import BaseCache
+from django.core.cache.backends.filebased import FileBasedCache
+
+from pki.certinfo import CertInfo
+from supply.identity.models import CertificateIdentity
+from supply.roles import roles_of
+
+_GENERATION = "identity:generation"
+
+
+def _cache() -> BaseCache:
+    # Built per call (it only holds a path) so tests' settings overrides apply.
+    return FileBasedCache(
+        str(settings.SUPPLY_IDENTITY_CACHE_DIR),
+        {"TIMEOUT": settings.SUPPLY_IDENTITY_CACHE_SECONDS, "OPTIONS": {"MAX_ENTRIES": 20000}},
+    )
+
+
+def _generation(cache: BaseCache) -> str:
+    generation: str | None = cache.get(_GENERATION)
+    if generation is None:
+        generation = uuid.uuid4().hex
+        # add(): when two workers start at once, both end up with the winner's generation.
+        cache.add(_GENERATION, generation, None)
+        generation = cache.get(_GENERATION) or generation
+    return generation
+
+
+def find_mapping(info: CertInfo) -> CertificateIdentity | None:
+    """The mapping that applies to this certificate, pinned first."""
+    return (
+        CertificateIdentity.objects.select_related("user")
+        .filter(
+            issuer_dn=info.issuer_dn,
+            subject_dn=info.subject_dn,
+            fingerprint__in=(info.sha256, ""),
+        )
+        .order_by("-fingerprint")
+        .first()
+    )
+
+
+def user_for(info: CertInfo) -> User | None:
+    cache = _cache()
+    key = f"identity:{_generation(cache)}:{info.sha256}"
+    user: User | None = cache.get(key)
+    if user is not None:
+        return user
+    mapping = find_mapping(info)
+    if mapping is None:
+        return None
+    user = mapping.user
+    roles_of(user)  # loaded now so the cached copy carries them
+    cache.set(key, user, settings.SUPPLY_IDENTITY_CACHE_SECONDS)
+    return user
+
+
+def invalidate(*_args: Any, **_kwargs: Any) -> None:
+    """Forget every cached lookup (a signal receiver, hence the loose signature)."""
+    _cache().set(_GENERATION, uuid.uuid4().hex, None)

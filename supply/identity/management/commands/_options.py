@@ -1,0 +1,62 @@
+"""Shared options of the identity commands: which certificate, and the .p12 password."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from supply.identity.errors import IdentityError
+from supply.identity.services import Binding, load_certificate
+
+
+def add_certificate_options(parser: CommandParser, *, pin: bool = True) -> None:
+    parser.add_argument("--cert", type=Path, help="the user's certificate: PEM or .p12")
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        help="the .p12 password (first line); else $PKI_P12_PASSWORD, else a prompt",
+    )
+    parser.add_argument("--subject-dn", help="instead of --cert: the subject DN (RFC 4514)")
+    parser.add_argument("--issuer-dn", help="with --subject-dn: the issuer DN (RFC 4514)")
+    if pin:
+        parser.add_argument(
+            "--pin",
+            action="store_true",
+            help="bind only this certificate (its SHA-256), not every one with its DN",
+        )
+
+
+def _password(path: Path | None) -> bytes:
+    if path is not None:
+        try:
+            return path.read_bytes().split(b"\n", 1)[0]
+        except OSError as exc:
+            raise IdentityError(f"password-file: Cannot read {path} ({exc.strerror}).") from exc
+    env = os.environ.get("PKI_P12_PASSWORD")
+    if env is not None:
+        return env.encode()
+    if not sys.stdin.isatty():
+        raise IdentityError(
+            "password: The .p12 needs its password: --password-file, PKI_P12_PASSWORD "
+            "or a terminal."
+        )
+    return getpass.getpass("Password of the .p12: ").encode()
+
+
+def binding_from_options(options: dict[str, Any]) -> Binding:
+    cert, subject, issuer = options["cert"], options["subject_dn"], options["issuer_dn"]
+    if cert is not None and (subject or issuer):
+        raise CommandError("--cert: Give either --cert or --subject-dn/--issuer-dn, not both.")
+    if cert is not None:
+        certificate = load_certificate(cert, lambda: _password(options["password_file"]))
+        return Binding.from_certificate(certificate, pin=bool(options.get("pin")))
+    if not (subject and issuer):
+        raise CommandError("--cert: Give --cert FILE, or both --subject-dn and --issuer-dn.")
+    if options.get("pin"):
+        raise CommandError("--pin: Needs --cert (the fingerprint comes from the certificate).")
+    return Binding.from_dns(subject, issuer)

@@ -1,0 +1,36 @@
+"""`supply grant`: give a certificate's holder a role (creating the user when new)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from supply.identity.errors import IdentityError
+from supply.identity.management.commands._options import (
+    add_certificate_options,
+    binding_from_options,
+)
+from supply.identity.services import grant
+from supply.roles import ROLES
+
+
+class Command(BaseCommand):
+    help = "Grant a role to the holder of a certificate."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_certificate_options(parser)
+        parser.add_argument("--role", required=True, choices=ROLES)
+        parser.add_argument(
+            "--username", help="attach to this user (one user, several certificates)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            binding = binding_from_options(options)
+            user = grant(binding, options["role"], username=options["username"])
+        except IdentityError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"{user.get_username()} has role {options['role']}; certificate {binding.subject_dn}"
+        )

@@ -1,0 +1,30 @@
+"""`supply provision-admin`: make a certificate's holder a superuser (admin with no password)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from supply.identity.errors import IdentityError
+from supply.identity.management.commands._options import (
+    add_certificate_options,
+    binding_from_options,
+)
+from supply.identity.services import provision_admin
+
+
+class Command(BaseCommand):
+    help = "Bind a certificate to a superuser, who then opens /supply/admin/ with it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_certificate_options(parser)
+        parser.add_argument("--username", help="name of the user (default: from the CN)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            binding = binding_from_options(options)
+            user = provision_admin(binding, username=options["username"])
+        except IdentityError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"{user.get_username()} is a superuser; certificate {binding.subject_dn}")
