@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from pki import nginx
+from pki.commands._common import home
 from pki.errors import InputError
-from pki.home import PkiHome, default_home
 
 
 def _default_static_root() -> Path:
@@ -28,18 +28,6 @@ def _extra_service(value: str) -> nginx.Service:
     if not (sep and sep2):
         raise InputError(f"service: {value!r} is not NAME:/PREFIX/:UPSTREAM.")
     return nginx.service(name, upstream, prefix=prefix)
-
-
-def _home(ctx: typer.Context) -> PkiHome:
-    obj = ctx.find_root().obj
-    if isinstance(obj, PkiHome):
-        return obj
-    home = getattr(obj, "home", None)
-    if isinstance(home, PkiHome):
-        return home
-    if isinstance(home, Path):
-        return PkiHome(home)
-    return PkiHome(default_home())
 
 
 def nginx_config(
@@ -81,7 +69,7 @@ def nginx_config(
 ) -> None:
     """Render the nginx configuration (TLS, client certificates, identity headers, routes)."""
     config = nginx.edge_config(
-        _home(ctx),
+        home(ctx),
         server,
         upstream,
         listen=listen,

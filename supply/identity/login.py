@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -39,14 +40,24 @@ def _first_line(data: bytes) -> bytes:
     return data.split(b"\n", 1)[0].strip()
 
 
+# Keyed by path, so one object (and its parsed file) per configured file, also under tests'
+# settings overrides.
 @cache
+def _secret_file(path: Path) -> WatchedFile[bytes]:
+    return WatchedFile(path, _first_line)
+
+
+@cache
+def _trust_store(ca_file: Path, crl_file: Path) -> TrustStore:
+    return TrustStore(ca_file, crl_file)
+
+
 def _proxy_secret() -> WatchedFile[bytes]:
-    return WatchedFile(settings.SUPPLY_PROXY_SECRET_FILE, _first_line)
+    return _secret_file(Path(settings.SUPPLY_PROXY_SECRET_FILE))
 
 
-@cache
 def trust_store() -> TrustStore:
-    return TrustStore(settings.SUPPLY_TRUSTED_CA, settings.SUPPLY_CRL)
+    return _trust_store(Path(settings.SUPPLY_TRUSTED_CA), Path(settings.SUPPLY_CRL))
 
 
 def from_trusted_proxy(meta: Mapping[str, str]) -> bool:
