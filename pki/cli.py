@@ -68,3 +68,7 @@ app.command("nginx-config")(nginx.nginx_config)
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""The issued files read by real tools: openssl, Java keytool, Python's ssl, and `pki` processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from pki.ca import CreatedCA
+from pki.home import PkiHome
+from pki.issue import IssuedUser, issue_server, issue_user
+from pki.revocation import revoke, write_crl
+from tests.pki.conftest import PASSPHRASE, PASSWORD
+
+OPENSSL = shutil.which("openssl") or "openssl"
+KEYTOOL = shutil.which("keytool") or "keytool"
+needs_openssl = pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="openssl is not installed"
+)
+needs_keytool = pytest.mark.skipif(
+    shutil.which("keytool") is None, reason="Java keytool is not installed"
+)
+
+
+def run(*args: str | Path | None, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(a) for a in args],
+        input=input.decode() if input else None,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _user(home: PkiHome, legacy: bool) -> IssuedUser:
+    return issue_user(
+        home,
+        "Doe, Jane",
+        email="jane@example.org",
+        password=PASSWORD,
+        passphrase=PASSPHRASE,
+        legacy=legacy,
+    )
+
+
+@needs_openssl
+def test_openssl_verify_x509_strict(home: PkiHome, ca: CreatedCA) -> None:
+    server = issue_server(home, "web.example", sans=["127.0.0.1"], passphrase=PASSPHRASE)
+    user = _user(home, legacy=False)
+    for purpose, cert in (("sslserver", server.cert_path), ("sslclient", user.cert_path)):
+        result = run(
+            OPENSSL, "verify", "-x509_strict", "-purpose", purpose, "-CAfile", ca.cert_path, cert
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"{cert}: OK\n"
+    # The CA alone, as a trust anchor checked strictly.
+    result = run(OPENSSL, "verify", "-x509_strict", "-CAfile", ca.cert_path, ca.cert_path)
+    assert result.returncode == 0, result.stderr
+
+
+@needs_openssl
+@pytest.mark.parametrize(
+    ("legacy", "expect"),
+    [
+        (
+            False,
+            ["PBES2, PBKDF2, AES-256-CBC, Iteration 100000, PRF hmacWithSHA256", "MAC: sha256"],
+        ),
+        (True, ["pbeWithSHA1And3-KeyTripleDES-CBC, Iteration 2048", "MAC: sha1"]),
+    ],
+)
+def test_openssl_pkcs12_reads_both_encodings(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, legacy: bool, expect: list[str]
+) -> None:
+    user = _user(home, legacy)
+    pwfile = tmp_path / "pw"
+    pwfile.write_bytes(PASSWORD + b"\n")
+    result = run(
+        OPENSSL,
+        "pkcs12",
+        "-info",
+        "-in",
+        user.p12_path,
+        "-passin",
+        f"file:{pwfile}",
+        "-nodes",
+    )
+    assert result.returncode == 0, result.stderr
+    for line in expect:
+        assert line in result.stderr
+    assert "friendlyName: Doe, Jane" in result.stdout
+    assert result.stdout.count("BEGIN CERTIFICATE") == 2  # user + CA
+    assert "BEGIN PRIVATE KEY" in result.stdout
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the password\n")
+    bad = run(OPENSSL, "pkcs12", "-in", user.p12_path, "-passin", f"file:{wrong}", "-nokeys")
+    assert bad.returncode != 0
+    assert "Mac verify error" in bad.stderr
+
+
+@needs_keytool
+@pytest.mark.parametrize("legacy", [False, True])
+def test_keytool_lists_both_encodings(home: PkiHome, ca: CreatedCA, legacy: bool) -> None:
+    user = _user(home, legacy)
+    # keytool reads the store password from stdin when -storepass is absent.
+    result = run(
+        KEYTOOL,
+        "-list",
+        "-v",
+        "-storetype",
+        "PKCS12",
+        "-keystore",
+        user.p12_path,
+        input=PASSWORD + b"\n",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Your keystore contains 1 entry" in result.stdout
+    assert "Alias name: doe, jane" in result.stdout
+    assert "Entry type: PrivateKeyEntry" in result.stdout
+    assert "Certificate chain length: 2" in result.stdout
+    assert 'Owner: CN="Doe, Jane", O=Fleet' in result.stdout
+
+
+@needs_openssl
+def test_openssl_crl_check_shows_revoked(home: PkiHome, ca: CreatedCA) -> None:
+    user = _user(home, legacy=False)
+    other = issue_user(home, "Other", password=PASSWORD, passphrase=PASSPHRASE)
+    check = (OPENSSL, "verify", "-crl_check", "-CAfile", ca.cert_path, "-CRLfile", home.crl)
+    assert run(*check, user.cert_path).returncode == 0  # the initial CRL from init-ca is empty
+    revoke(home, user.info.serial, "keyCompromise")
+    write_crl(home, passphrase=PASSPHRASE)
+    result = run(*check, user.cert_path)
+    assert result.returncode != 0
+    assert "certificate revoked" in result.stdout + result.stderr
+    assert run(*check, other.cert_path).returncode == 0
+
+
+def test_python_tls_handshake_with_server_and_client_certs(home: PkiHome, ca: CreatedCA) -> None:
+    server = issue_server(home, "localhost", sans=["127.0.0.1"], passphrase=PASSPHRASE)
+    user = issue_user(home, "José Núñez", password=PASSWORD, passphrase=PASSPHRASE, pem=True)
+    assert user.key_path is not None
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(server.chain_path, server.key_path)
+    server_ctx.load_verify_locations(ca.cert_path)
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    client_ctx = ssl.create_default_context(cafile=str(ca.cert_path))
+    client_ctx.load_cert_chain(user.cert_path, user.key_path, password=PASSWORD)
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    port = listener.getsockname()[1]
+    seen: dict[str, object] = {}
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with server_ctx.wrap_socket(conn, server_side=True) as tls:
+            seen["peer"] = tls.getpeercert()
+            tls.sendall(b"hello")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        assert tls.recv(5) == b"hello"
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    thread.join(10)
+    listener.close()
+    peer = seen["peer"]
+    assert isinstance(peer, dict)
+    assert peer["subject"] == ((("organizationName", "Fleet"),), (("commonName", "José Núñez"),))
+
+
+def test_eight_concurrent_issue_user_processes(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "PKI_HOME": str(home.root),
+        "PKI_CA_PASSPHRASE": PASSPHRASE.decode(),
+        "PKI_P12_PASSWORD": PASSWORD.decode(),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pki.cli", "issue-user", f"User {i}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        for i in range(8)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, outputs
+    printed = {out.split()[3] for out, _ in outputs}
+    db = sqlite3.connect(home.index_path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    rows = db.execute("SELECT serial, name FROM certificates WHERE kind = 'user'").fetchall()
+    db.close()
+    assert len(rows) == 8
+    assert {serial for serial, _ in rows} == printed
+    assert sorted(name for _, name in rows) == [f"User {i}" for i in range(8)]
+    assert sorted(p.stem for p in home.users_dir.glob("*.p12")) == sorted(printed)
+    assert sorted(p.stem for p in home.issued_dir.glob("*.pem")) == sorted(
+        [*printed, ca.info.serial]
+    )
