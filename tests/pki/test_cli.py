@@ -1,0 +1,306 @@
+"""The `pki` command through Typer's CliRunner: exact output, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
+from typer.testing import CliRunner, Result
+
+from pki.cli import app
+from pki.home import PkiHome
+from tests.pki.conftest import PASSPHRASE, PASSWORD
+
+NAMES = ["Doe, Jane", "José Núñez", 'Smith + "Jr"']
+
+
+@pytest.fixture
+def cli(tmp_path: Path, clean_env: None):
+    """Run `pki --home HOME ...` with the secrets in 0600 files, as an operator would."""
+    home = tmp_path / "pki"
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_bytes(PASSPHRASE + b"\n")
+    password = tmp_path / "password"
+    password.write_bytes(PASSWORD + b"\n")
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+        argv = ["--home", str(home), *args]
+        argv = [a.replace("@PP", str(passphrase)).replace("@PW", str(password)) for a in argv]
+        return runner.invoke(app, argv, env=env)
+
+    invoke.home = PkiHome(home)  # type: ignore[attr-defined]
+    return invoke
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return result.stdout
+
+
+def fails(result: Result, message: str) -> None:
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stderr == message + "\n"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def init(cli) -> str:
+    return ok(
+        cli("init-ca", "--name", "Fleet Root CA", "--org", "Fleet", "--passphrase-file", "@PP")
+    )
+
+
+def test_init_ca_output_and_refusal(cli) -> None:
+    out = init(cli)
+    home = cli.home
+    lines = out.splitlines()
+    assert re.fullmatch(
+        r"Created CA CN=Fleet Root CA,O=Fleet \(ec-p256\), valid until \d{4}-\d\d-\d\d\.", lines[0]
+    )
+    assert lines[1:4] == [
+        f"  certificate: {home.ca_cert}",
+        f"  key:         {home.ca_key} (encrypted)",
+        f"  CRL:         {home.crl}",
+    ]
+    fails(
+        cli("init-ca", "--name", "Again", "--passphrase-file", "@PP"),
+        f"CA: {home.ca_cert} exists already; refusing to overwrite it.",
+    )
+
+
+def test_commands_without_ca(cli) -> None:
+    home = cli.home
+    message = f"CA: No CA in {home.root}; create one with `pki init-ca`."
+    fails(cli("issue-server", "web", "--passphrase-file", "@PP"), message)
+    fails(cli("issue-user", "Jane", "--passphrase-file", "@PP", "--password-file", "@PW"), message)
+    fails(cli("list"), message)
+    fails(cli("show", "web"), message)
+    fails(cli("crl", "--passphrase-file", "@PP"), message)
+
+
+def test_secrets_never_prompted_without_terminal(cli) -> None:
+    init(cli)
+    fails(
+        cli("issue-server", "web"),
+        "CA passphrase: Give --passphrase-file or set PKI_CA_PASSPHRASE "
+        "(no terminal to prompt on).",
+    )
+    fails(
+        cli("issue-server", "web", env={"PKI_CA_PASSPHRASE": "wrong passphrase"}),
+        "CA passphrase: Wrong passphrase (cannot decrypt the key).",
+    )
+    ok(cli("issue-server", "web", env={"PKI_CA_PASSPHRASE": PASSPHRASE.decode()}))
+
+
+def test_issue_server(cli) -> None:
+    init(cli)
+    out = ok(
+        cli(
+            "issue-server",
+            "web.example",
+            "--san",
+            "10.0.0.5",
+            "--san",
+            "edge",
+            "--passphrase-file",
+            "@PP",
+        )
+    )
+    d = cli.home.server_dir("web.example")
+    serial = out.split()[3]
+    assert out.splitlines()[0] == (
+        f"Issued server certificate {serial} for DNS:web.example, IP:10.0.0.5, DNS:edge."
+    )
+    assert f"  key:         {d / 'key.pem'} (unencrypted, 0600)" in out.splitlines()
+    fails(
+        cli("issue-server", "web", "--san", "not a name", "--passphrase-file", "@PP"),
+        "SAN: 'not a name' is neither an IP address nor a valid DNS name.",
+    )
+    fails(
+        cli("issue-server", "web.example", "--passphrase-file", "@PP"),
+        f"name: web.example has a valid certificate already ({serial}); "
+        "pass --replace to supersede it.",
+    )
+    out = ok(cli("issue-server", "web.example", "--replace", "--passphrase-file", "@PP"))
+    assert out.splitlines()[-1] == f"Revoked {serial} as superseded; run `pki crl` to publish."
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_issue_user_p12_with_password_file(cli, legacy: bool) -> None:
+    init(cli)
+    args = [
+        "issue-user",
+        "Doe, Jane",
+        "--email",
+        "jane@example.org",
+        "--p12",
+        "--passphrase-file",
+        "@PP",
+        "--password-file",
+        "@PW",
+    ]
+    out = ok(cli(*args, *(["--legacy"] if legacy else [])))
+    serial = out.split()[3]
+    p12 = cli.home.user_p12(serial)
+    encoding = "legacy 3DES/SHA-1" if legacy else "AES-256/PBKDF2"
+    assert out.splitlines()[0] == rf"Issued user certificate {serial} for CN=Doe\, Jane,O=Fleet."
+    assert out.splitlines()[2] == f"  .p12:        {p12} ({encoding})"
+    assert "password" not in out
+    bundle = pkcs12.load_pkcs12(p12.read_bytes(), PASSWORD)
+    assert bundle.cert is not None and bundle.cert.friendly_name == b"Doe, Jane"
+
+
+def test_issue_user_generated_password_shown_once(cli, tmp_path: Path) -> None:
+    init(cli)
+    out_file = tmp_path / "jane.p12"
+    out = ok(cli("issue-user", "Jane", "--out", str(out_file), "--passphrase-file", "@PP"))
+    match = re.search(r"^  password:    (\S+)  \(shown once; hand it over apart\)$", out, re.M)
+    assert match is not None
+    assert pkcs12.load_pkcs12(out_file.read_bytes(), match.group(1).encode()).key is not None
+    fails(
+        cli("issue-user", "Jane", "--out", str(out_file), "--passphrase-file", "@PP"),
+        f"out: {out_file} exists already.",
+    )
+
+
+def test_issue_user_password_from_env(cli) -> None:
+    init(cli)
+    out = ok(
+        cli(
+            "issue-user",
+            "Jane",
+            "--passphrase-file",
+            "@PP",
+            env={"PKI_P12_PASSWORD": "env-password"},
+        )
+    )
+    p12 = cli.home.user_p12(out.split()[3])
+    assert pkcs12.load_pkcs12(p12.read_bytes(), b"env-password").key is not None
+
+
+def test_issue_user_argument_errors(cli, tmp_path: Path) -> None:
+    init(cli)
+    fails(
+        cli("issue-user", "--passphrase-file", "@PP"),
+        "FULL_NAME: Give a full name or --from CSV, not both or neither.",
+    )
+    fails(
+        cli(
+            "issue-user",
+            "Jane",
+            "--key-type",
+            "ed25519",
+            "--passphrase-file",
+            "@PP",
+            "--password-file",
+            "@PW",
+        ),
+        "key type: Unknown key type 'ed25519'; "
+        "choose one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096.",
+    )
+    missing = tmp_path / "nope.csv"
+    fails(
+        cli("issue-user", "--from", str(missing), "--passphrase-file", "@PP"),
+        f"CSV: Cannot read {missing} (No such file or directory).",
+    )
+
+
+def test_list_and_show_round_trip_names(cli) -> None:
+    init(cli)
+    serials = {}
+    for name in NAMES:
+        out = ok(cli("issue-user", name, "--passphrase-file", "@PP", "--password-file", "@PW"))
+        serials[name] = out.split()[3]
+    rows = json.loads(ok(cli("list", "--json", "--kind", "user")))
+    assert [r["name"] for r in rows] == NAMES
+    assert [r["subject"] for r in rows] == [
+        r"CN=Doe\, Jane,O=Fleet",
+        "CN=José Núñez,O=Fleet",
+        r"CN=Smith \+ \"Jr\",O=Fleet",
+    ]
+    for name in NAMES:
+        shown = json.loads(ok(cli("show", name, "--json")))
+        assert shown["name"] == name and shown["serial"] == serials[name]
+        assert shown["subject"] == next(r["subject"] for r in rows if r["name"] == name)
+    text = ok(cli("show", serials["José Núñez"].lower()))
+    assert "subject:    CN=José Núñez,O=Fleet\n" in text
+    assert "status:     valid\n" in text
+    table = ok(cli("list")).splitlines()
+    assert table[0].split() == ["SERIAL", "KIND", "STATUS", "NOT", "AFTER", "NAME"]
+    assert table[2].endswith("  Doe, Jane") and table[3].endswith("  José Núñez")
+    fails(cli("show", "nobody"), "ID: No certificate with serial or name 'nobody'.")
+
+
+def test_revoke_crl_and_list_revoked(cli) -> None:
+    init(cli)
+    serial = ok(
+        cli("issue-user", "Jane", "--passphrase-file", "@PP", "--password-file", "@PW")
+    ).split()[3]
+    out = ok(cli("revoke", "Jane", "--reason", "keyCompromise"))
+    assert (
+        out == f"Revoked {serial} (Jane) as keyCompromise.\n"
+        "Run `pki crl` and reload nginx to publish the revocation.\n"
+    )
+    revoked_on = json.loads(ok(cli("show", serial, "--json")))["revoked_at"][:10]
+    fails(
+        cli("revoke", "Jane", "--reason", "keyCompromise"),
+        f"ID: {serial} is already revoked (keyCompromise, {revoked_on}).",
+    )
+    fails(
+        cli("revoke", serial, "--reason", "stolen"),
+        "reason: Unknown reason 'stolen'; choose one of unspecified, keyCompromise, cACompromise, "
+        "affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn, aACompromise.",
+    )
+    out = ok(cli("crl", "--passphrase-file", "@PP"))
+    assert re.fullmatch(
+        rf"Wrote CRL #2 \(1 revoked\) to {re.escape(str(cli.home.crl))}; "
+        r"next update \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Reload nginx to use it\.\n",
+        out,
+    )
+    revoked = json.loads(ok(cli("list", "--revoked", "--json")))
+    assert [(r["serial"], r["status"], r["reason"]) for r in revoked] == [
+        (serial, "revoked", "keyCompromise")
+    ]
+
+
+def test_crl_near_expiry_warns_loudly(cli) -> None:
+    init(cli)
+    result = cli("crl", "--days", "3", "--passphrase-file", "@PP")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("WARNING: the CRL expires at ")
+    assert result.stderr.endswith(
+        "after that nginx rejects EVERY client certificate. "
+        "Run `pki crl` and reload nginx before then.\n"
+    )
+    listed = cli("list")
+    assert listed.exit_code == 0 and listed.stderr == result.stderr
+    fresh = cli("crl", "--passphrase-file", "@PP")
+    assert fresh.exit_code == 0 and fresh.stderr == ""
+
+
+def test_unwritable_home_is_one_line(tmp_path: Path, clean_env: None) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    pp = tmp_path / "pp"
+    pp.write_bytes(PASSPHRASE)
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(blocker / "pki"), "init-ca", "--name", "X", "--passphrase-file", str(pp)],
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"error: Not a directory ({blocker / 'pki'}).\n"
+
+
+def test_home_from_environment(tmp_path: Path, clean_env: None) -> None:
+    pp = tmp_path / "pp"
+    pp.write_bytes(PASSPHRASE)
+    result = CliRunner().invoke(
+        app,
+        ["init-ca", "--name", "X", "--passphrase-file", str(pp)],
+        env={"PKI_HOME": str(tmp_path / "envhome")},
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "envhome" / "ca" / "cert.pem").exists()
