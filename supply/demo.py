@@ -43,7 +43,7 @@ SERVER_NAME = "localhost"
 ADMIN_NAME = "Demo Admin"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEB_ROOT = REPO_ROOT / "nginx"
-DEMO_CATALOG_MARKER = "demo-data-loaded"
+ADMIN_MARKER = "demo-admin-provisioned"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 
@@ -217,27 +217,23 @@ def ensure_pki(run: RunDir, env: dict[str, str]) -> str:
 
 
 def prepare_service(run: RunDir, env: dict[str, str]) -> None:
-    """Migrate, load the demo catalog and stock once, provision the admin once, collect static."""
+    """Migrate, load demo data (a no-op once loaded), provision the admin once, collect static."""
     supply = tool("supply")
     say("Migrating the database ...")
     run_step("supply migrate", [supply, "migrate", "--noinput"], env)
-    marker = run.data_dir / DEMO_CATALOG_MARKER
+    say("Loading the demo catalog and stock ...")
+    run_step("supply load-demo", [supply, "load-demo"], env)
+    marker = run.data_dir / ADMIN_MARKER
     if not marker.exists():
-        say("Loading the demo catalog and stock ...")
-        run_step("supply load-demo", [supply, "load-demo"], env)
         say("Provisioning the admin ...")
         run_step(
             "supply provision-admin",
             [
-                supply,
-                "provision-admin",
-                "--cert",
-                str(run.admin_p12),
-                "--password-file",
-                str(run.admin_password),
+                supply, "provision-admin", "--cert", str(run.admin_p12),
+                "--password-file", str(run.admin_password),
             ],
             env,
-        )
+        )  # fmt: skip
         marker.write_text("yes\n", encoding="utf-8")
     run_step("supply collectstatic", [supply, "collectstatic", "--noinput"], env)
 
@@ -471,6 +467,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     run = RunDir(args.dir.resolve())
     try:
+        if port_open(args.host, args.port):
+            raise DemoError(
+                f"port {args.port}: Already in use; choose another with SUPPLY_DEMO_PORT=PORT."
+            )
         run.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         nginx = find_nginx()
         env = service_env(run, args.port)
@@ -478,10 +478,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         prepare_service(run, env)
         render_nginx(run, args.host, args.port, env)
         write_curl_config(run, password)
-        if port_open(args.host, args.port):
-            raise DemoError(
-                f"port {args.port}: Already in use; choose another with SUPPLY_DEMO_PORT=PORT."
-            )
         return serve(run, args.port, args.host, password, env, nginx)
     except DemoError as err:
         print(f"make run: {err}", file=sys.stderr, flush=True)

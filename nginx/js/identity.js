@@ -31,8 +31,11 @@ export async function loadIdentity() {
       ok: false,
       status: err.status,
       message: err.message,
+      code: body.code || null,
       dn: body.subject_dn || null,
       issuerDn: body.issuer_dn || null,
+      advice: body.how_to_get_access || null,
+      grantCommand: body.grant_command || null,
     };
   }
 }

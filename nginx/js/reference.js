@@ -1,5 +1,4 @@
-// Reference data the pages share (units, locations), fetched once per page load, and the
-// labels used to show API objects. Field names follow the supply API's serializers.
+// Reference data the pages share (units, locations), fetched once per page load.
 
 import { request, results } from "./api.js";
 
@@ -26,43 +25,9 @@ export async function listAll(path, params = {}) {
   return promise;
 }
 
-export function forgetCache() {
-  cache.clear();
-}
-
 export const units = () => listAll("units/");
 export const locations = () => listAll("locations/");
 
-/** The UIC of a unit field that may be nested ({uic}), a UIC string, or an id. */
-export function uicOf(unit) {
-  if (unit && typeof unit === "object") return unit.uic ?? "";
-  return unit ?? "";
-}
-
 export function unitLabel(unit) {
   return unit.name ? `${unit.uic} — ${unit.name}` : unit.uic;
-}
-
-export function locationLabel(loc) {
-  if (!loc) return "";
-  if (typeof loc !== "object") return String(loc);
-  const uic = loc.unit_uic ?? uicOf(loc.unit);
-  const kind = loc.kind === "RECEIVING" ? " (receiving)" : "";
-  return `${uic ? uic + "/" : ""}${loc.code}${kind}`;
-}
-
-export function itemNsn(item) {
-  if (item && typeof item === "object") return item.nsn ?? "";
-  return item ?? "";
-}
-
-export function itemName(item) {
-  if (item && typeof item === "object") return item.common_name ?? "";
-  return "";
-}
-
-export function unitOfIssue(item) {
-  if (!item || typeof item !== "object") return "";
-  const ui = item.unit_of_issue;
-  return ui && typeof ui === "object" ? ui.code : (ui ?? "");
 }

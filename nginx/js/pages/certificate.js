@@ -15,17 +15,15 @@ function steps(...items) {
 function diagnosis(failure) {
   if (!failure) return null;
   if (failure.dn) {
+    const unknown = failure.code === "certificate_unknown";
     return [
-      h("h1", {}, "Your certificate is not registered"),
-      h(
-        "p",
-        { class: "msg msg-error", role: "alert", id: "nocert-reason" },
-        "The service received a valid certificate but no user is mapped to it.",
-      ),
-      h("dl", { class: "facts" }, h("dt", {}, "Certificate subject"), h("dd", { class: "dn" }, failure.dn),
+      h("h1", {}, unknown ? "Your certificate is not registered" : "Your certificate was not accepted"),
+      h("p", { class: "msg msg-error", role: "alert", id: "nocert-reason" }, failure.message),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Certificate subject"), h("dd", { class: "dn" }, failure.dn),
         failure.issuerDn ? [h("dt", {}, "Issued by"), h("dd", { class: "dn" }, failure.issuerDn)] : null),
-      h("p", {}, "Send this subject to your administrator. They grant access with:"),
-      code("supply grant --cert YOUR-CERT.pem --role clerk"),
+      failure.advice ? h("p", {}, failure.advice) : null,
+      failure.grantCommand ? [h("p", {}, "The administrator's command:"), code(failure.grantCommand)] : null,
     ];
   }
   if (failure.status === 401 || failure.status === 403) {

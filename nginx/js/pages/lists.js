@@ -1,9 +1,7 @@
 // The read-only pages: catalog search, stock by unit and location, the ledger, the reorder report.
 
 import { h, field, option, formatDate } from "../dom.js";
-import {
-  units, locations, unitLabel, locationLabel, itemNsn, itemName, unitOfIssue, uicOf,
-} from "../reference.js";
+import { units, unitLabel } from "../reference.js";
 import { listPage } from "./list.js";
 
 /** A <select> filled once its loader answers; the first option means "any". */
@@ -17,11 +15,15 @@ export function asyncSelect(name, loader, label, value, anyText) {
 
 const unitSelect = (name = "unit") =>
   asyncSelect(name, units, unitLabel, (u) => u.uic, "Any unit");
-const locationSelect = (name = "location") =>
-  asyncSelect(name, locations, locationLabel, (l) => l.id, "Any location");
 
 function text(name, attrs = {}) {
   return h("input", { type: "text", name, autocomplete: "off", ...attrs });
+}
+
+const nsnCell = (nsn) => h("span", { class: "mono" }, nsn);
+
+function locationText(loc) {
+  return loc ? `${loc.unit}/${loc.code}` : "";
 }
 
 export function catalogPage() {
@@ -36,14 +38,7 @@ export function catalogPage() {
     ],
     headers: ["NSN", "Name", "Description", "UI", "Price", "AAC"],
     numeric: [4],
-    row: (item) => [
-      h("span", { class: "mono" }, item.nsn),
-      item.common_name,
-      item.description,
-      unitOfIssue(item),
-      item.price,
-      item.aac,
-    ],
+    row: (item) => [nsnCell(item.nsn), item.common_name, item.description, item.unit_of_issue, item.price, item.aac],
   });
 }
 
@@ -56,26 +51,29 @@ export function stockPage() {
     caption: "Stock on hand",
     filters: [
       field("Unit", unitSelect()),
-      field("Location", locationSelect()),
+      field("Location code", text("location", { placeholder: "e.g. RECV" })),
       field("Item", text("search", { type: "search", placeholder: "NSN or name" })),
     ],
-    headers: ["Unit", "Location", "NSN", "Item", "UI", "On hand"],
-    numeric: [5],
-    row: (s) => [
-      s.unit_uic ?? uicOf(s.location?.unit),
-      locationLabel(s.location),
-      h("span", { class: "mono" }, s.nsn ?? itemNsn(s.item)),
-      s.common_name ?? itemName(s.item),
-      s.unit_of_issue ?? unitOfIssue(s.item),
-      String(s.quantity ?? s.on_hand),
-    ],
+    headers: ["Unit", "Location", "NSN", "Item", "On hand"],
+    numeric: [4],
+    row: (s) => [s.unit, s.location, nsnCell(s.nsn), s.common_name, String(s.on_hand)],
   });
 }
 
 const KINDS = ["RECEIPT", "STOW", "ISSUE", "ADJUSTMENT"];
 
+/** A date input's day as the ISO instant the ledger filter takes (UTC midnight). */
+function dayStart(value, plusDays = 0) {
+  if (!value) return undefined;
+  const d = new Date(`${value}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + plusDays);
+  return d.toISOString();
+}
+
 export function ledgerPage() {
   const kind = h("select", { name: "kind" }, option("", "Any kind"), KINDS.map((k) => option(k, k)));
+  const after = h("input", { type: "date", name: "after_day" });
+  const before = h("input", { type: "date", name: "before_day" });
   return listPage({
     id: "ledger",
     title: "Ledger",
@@ -84,25 +82,27 @@ export function ledgerPage() {
     caption: "Ledger transactions",
     filters: [
       field("Kind", kind),
-      field("Item", text("search", { type: "search", placeholder: "NSN, document number" })),
+      field("Search", text("search", { type: "search", placeholder: "NSN, name, document number" })),
       field("Unit", unitSelect()),
-      field("Document number", text("document_number")),
-      field("From date", h("input", { type: "date", name: "created_after" })),
-      field("To date", h("input", { type: "date", name: "created_before" })),
+      field("Customer unit", unitSelect("customer_unit")),
+      field("From day", after),
+      field("To day (inclusive)", before),
     ],
-    headers: ["When", "Kind", "Document", "NSN", "Item", "Qty", "From", "To", "Customer", "By"],
-    numeric: [5],
+    // The day inputs are turned into the API's after/before instants.
+    params: () => ({ after_day: "", before_day: "", after: dayStart(after.value), before: dayStart(before.value, 1), ordering: "-id" }),
+    headers: ["#", "When (UTC)", "Kind", "Document", "NSN", "Qty", "From", "To", "Customer", "By"],
+    numeric: [0, 5],
     row: (t) => [
-      formatDate(t.created_at ?? t.timestamp),
+      String(t.id),
+      h("span", { class: "nowrap" }, formatDate(t.created_at)),
       t.kind,
-      t.document_number,
-      h("span", { class: "mono" }, t.nsn ?? itemNsn(t.item)),
-      t.common_name ?? itemName(t.item),
-      String(t.quantity),
-      locationLabel(t.from_location),
-      locationLabel(t.to_location),
-      uicOf(t.customer_unit),
-      t.username ?? t.user ?? "",
+      h("span", { class: "nowrap" }, t.document_number),
+      nsnCell(t.nsn),
+      t.kind === "ADJUSTMENT" && t.counted !== null && t.counted !== undefined ? `${t.quantity} (counted ${t.counted})` : String(t.quantity),
+      locationText(t.from_location),
+      locationText(t.to_location),
+      t.customer_unit ?? "",
+      h("span", { title: t.subject_dn || "" }, t.user),
     ],
   });
 }
@@ -111,19 +111,12 @@ export function reorderPage() {
   return listPage({
     id: "reorder",
     title: "Below reorder point",
-    intro: "Items whose on-hand quantity in a unit is at or below the unit's reorder point.",
-    path: "stock/below-reorder/",
+    intro: "Items a unit holds fewer of (all its locations together) than its reorder point.",
+    path: "stock/below-reorder-point/",
     caption: "Items to reorder",
-    filters: [field("Unit", unitSelect())],
-    headers: ["Unit", "NSN", "Item", "On hand", "Reorder point", "Allowance"],
-    numeric: [3, 4, 5],
-    row: (r) => [
-      r.unit_uic ?? uicOf(r.unit),
-      h("span", { class: "mono" }, r.nsn ?? itemNsn(r.item)),
-      r.common_name ?? itemName(r.item),
-      String(r.on_hand ?? r.quantity),
-      String(r.reorder_point),
-      String(r.allowance),
-    ],
+    filters: [field("Unit", unitSelect("unit__uic"))],
+    headers: ["Unit", "NSN", "Item", "On hand", "Reorder point", "Allowance", "To order"],
+    numeric: [3, 4, 5, 6],
+    row: (r) => [r.unit, nsnCell(r.nsn), r.common_name, String(r.on_hand), String(r.reorder_point), String(r.allowance), String(r.shortfall)],
   });
 }

@@ -5,86 +5,86 @@
 import { request, newKey, ApiError } from "../api.js";
 import { h, field, option, message } from "../dom.js";
 import { permission } from "../identity.js";
-import { locations, locationLabel, units, unitLabel } from "../reference.js";
+import { locations, units, unitLabel } from "../reference.js";
 
 const NSN_PATTERN = /^[0-9]{13}$/;
 
 const OPERATIONS = {
   receipt: {
     title: "Receipt",
-    intro: "Record stock that arrived, into a receiving area.",
+    intro: "Record stock that arrived, into a location of your unit (usually its receiving area).",
     path: "receipts/",
     verb: "Record receipt",
-    fields: ["item", "location", "quantity", "document_number"],
+    fields: ["unit", "nsn", "location", "quantity", "document_number"],
   },
   stow: {
     title: "Stow",
-    intro: "Move stock from one location to another (for example from receiving into a bin).",
+    intro: "Move stock between two locations of a unit (for example from receiving into a bin).",
     path: "stows/",
     verb: "Record stow",
-    fields: ["item", "from_location", "to_location", "quantity", "document_number"],
+    fields: ["unit", "nsn", "from_location", "to_location", "quantity", "document_number"],
   },
   issue: {
     title: "Issue",
-    intro: "Issue stock out of a location to a customer unit.",
+    intro: "Issue stock out of a location of your unit to a customer unit.",
     path: "issues/",
     verb: "Record issue",
-    fields: ["item", "from_location", "customer_unit", "quantity", "document_number"],
+    fields: ["unit", "nsn", "location", "customer_unit", "quantity", "document_number"],
   },
 };
 
-function locationSelect(name, receivingOnly) {
-  const select = h("select", { name, required: true }, option("", "Choose a location…"));
-  locations()
-    .then((rows) => {
-      const wanted = receivingOnly ? rows.filter((l) => l.kind === "RECEIVING") : rows;
-      select.append(...(wanted.length ? wanted : rows).map((l) => option(l.id, locationLabel(l))));
-    })
-    .catch((err) => select.append(option("", `(could not load locations: ${err.message})`)));
-  return select;
-}
+const LOCATION_FIELDS = ["location", "from_location", "to_location"];
 
-function unitSelect(name) {
-  const select = h("select", { name, required: true }, option("", "Choose a unit…"));
+function unitSelect(name, placeholder) {
+  const select = h("select", { name, required: true }, option("", placeholder));
   units()
     .then((rows) => select.append(...rows.map((u) => option(u.uic, unitLabel(u)))))
     .catch((err) => select.append(option("", `(could not load units: ${err.message})`)));
   return select;
 }
 
+/** Location codes of the chosen unit; receiving areas first, as receipts land there. */
+async function fillLocations(select, uic) {
+  select.replaceChildren(option("", uic ? "Choose a location…" : "Choose a unit first"));
+  if (!uic) return;
+  const rows = (await locations()).filter((l) => l.unit === uic);
+  rows.sort((a, b) => (a.kind === b.kind ? a.code.localeCompare(b.code) : a.kind === "RECEIVING" ? -1 : 1));
+  select.append(...rows.map((l) => option(l.code, l.kind === "RECEIVING" ? `${l.code} (receiving area)` : l.code)));
+}
+
 const CONTROLS = {
-  item: () =>
+  unit: () => field("Your unit", unitSelect("unit", "Choose your unit…"), "The unit whose locations hold the stock."),
+  nsn: () =>
     field(
       "Item NSN",
       h("input", {
-        name: "item", required: true, inputmode: "numeric", autocomplete: "off",
+        name: "nsn", required: true, inputmode: "numeric", autocomplete: "off",
         pattern: "[0-9]{13}", maxlength: "13", placeholder: "13 digits",
       }),
       "The 13-digit National Stock Number, without dashes.",
     ),
-  location: () => field("Receiving location", locationSelect("location", true)),
-  from_location: () => field("From location", locationSelect("from_location", false)),
-  to_location: () => field("To location", locationSelect("to_location", false)),
-  customer_unit: () => field("Customer unit", unitSelect("customer_unit")),
+  location: () => field("Location", h("select", { name: "location", required: true })),
+  from_location: () => field("From location", h("select", { name: "from_location", required: true })),
+  to_location: () => field("To location", h("select", { name: "to_location", required: true })),
+  customer_unit: () => field("Customer unit", unitSelect("customer_unit", "Choose the receiving unit…")),
   quantity: () =>
     field("Quantity", h("input", { name: "quantity", type: "number", required: true, min: "1", step: "1", inputmode: "numeric" }),
       "A whole number, at least 1, in the item's unit of issue."),
   document_number: () =>
-    field("Document number", h("input", { name: "document_number", required: true, autocomplete: "off", maxlength: "30" })),
+    field("Document number", h("input", { name: "document_number", required: true, autocomplete: "off", maxlength: "40" })),
 };
 
 /** Checks the browser can make before asking the service; the service checks everything again. */
 function validate(values) {
   const errors = {};
-  if (!NSN_PATTERN.test(values.item ?? "")) errors.item = "NSN must be exactly 13 digits.";
+  if (!values.unit) errors.unit = "Choose your unit.";
+  if (!NSN_PATTERN.test(values.nsn ?? "")) errors.nsn = "NSN must be exactly 13 digits.";
   const q = values.quantity ?? "";
   if (!/^[0-9]+$/.test(q) || Number(q) < 1) errors.quantity = "Quantity must be a whole number of at least 1.";
-  for (const name of ["location", "from_location", "to_location", "customer_unit"]) {
+  for (const name of [...LOCATION_FIELDS, "customer_unit"]) {
     if (name in values && !values[name]) errors[name] = "Choose one.";
   }
-  if (!("document_number" in values) || !values.document_number.trim()) {
-    errors.document_number = "A document number is required.";
-  }
+  if (!(values.document_number ?? "").trim()) errors.document_number = "A document number is required.";
   if (values.from_location && values.from_location === values.to_location) {
     errors.to_location = "From and to must be different locations.";
   }
@@ -92,11 +92,7 @@ function validate(values) {
 }
 
 function payload(values) {
-  const body = { ...values, quantity: Number(values.quantity), document_number: values.document_number.trim() };
-  for (const name of ["location", "from_location", "to_location"]) {
-    if (name in body) body[name] = Number(body[name]);
-  }
-  return body;
+  return { ...values, quantity: Number(values.quantity), document_number: values.document_number.trim() };
 }
 
 function showFieldErrors(form, errors) {
@@ -113,7 +109,7 @@ function showFieldErrors(form, errors) {
 
 function describeSuccess(op, body, data) {
   const id = data && typeof data === "object" && data.id !== undefined ? ` (ledger entry ${data.id})` : "";
-  return `${OPERATIONS[op].title} recorded: ${body.quantity} × ${body.item}, document ${body.document_number}${id}.`;
+  return `${OPERATIONS[op].title} recorded: ${body.quantity} × ${body.nsn}, document ${body.document_number}${id}.`;
 }
 
 export function operationPage(op, session) {
@@ -126,6 +122,18 @@ export function operationPage(op, session) {
     spec.fields.map((name) => CONTROLS[name]()),
     h("div", { class: "actions" }, submit));
   const form = h("form", { id: `${op}-form`, novalidate: true, "aria-labelledby": `${op}-title` }, fieldset);
+
+  const unit = form.querySelector('[name="unit"]');
+  unit.addEventListener("change", () => {
+    for (const name of LOCATION_FIELDS) {
+      const select = form.querySelector(`[name="${name}"]`);
+      if (select) fillLocations(select, unit.value).catch((err) => result.replaceChildren(message("error", err.message)));
+    }
+  });
+  for (const name of LOCATION_FIELDS) {
+    const select = form.querySelector(`[name="${name}"]`);
+    if (select) fillLocations(select, "");
+  }
 
   form.addEventListener("input", () => {
     // Different values are a different request: it must not replay the previous answer.

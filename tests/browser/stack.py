@@ -1,0 +1,156 @@
+"""Run `make run`'s module (``python -m supply.demo``) as a child process in a temporary state
+directory on a free port, and read what it prints. Used by the demo's own test and, as the stack
+under test, by the browser tests: the newcomer's stack is the one the browser drives."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+START_TIMEOUT = 180.0  # migrate + collectstatic + two children on a busy 2-core CI machine
+STOP_TIMEOUT = 30.0
+
+_BANNER = re.compile(r"^\s+(URL|Certificate|Password|CA \(trust\)|curl|Processes):\s+(.*)$")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class DemoStack:
+    root: Path
+    port: int
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.facts["URL"]
+
+    @property
+    def origin(self) -> str:
+        return self.url.rstrip("/")
+
+    @property
+    def p12(self) -> Path:
+        return Path(self.facts["Certificate"])
+
+    @property
+    def password(self) -> str:
+        return self.facts["Password"]
+
+    @property
+    def ca(self) -> Path:
+        return Path(self.facts["CA (trust)"])
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """{"supply": pid, "nginx": pid} from "supply pid 1, nginx pid 2"."""
+        return {
+            name: int(pid) for name, pid in re.findall(r"(\w+) pid (\d+)", self.facts["Processes"])
+        }
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment the demo gives `pki` and `supply`, to add users to its stack."""
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.update(PKI_HOME=str(self.root / "pki"), SUPPLY_DATA_DIR=str(self.root / "data"))
+        return env
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _pump(stream: object, lines: queue.Queue[str | None]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        lines.put(line.rstrip("\n"))
+    lines.put(None)
+
+
+def start_demo(root: Path, port: int) -> DemoStack:
+    """Start the demo and return once it printed its banner (or fail with its output)."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = DemoStack(root=root, port=port, process=process)
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        stack.lines.append(line)
+        match = _BANNER.match(line)
+        if match:
+            stack.facts[match[1]] = match[2].strip()
+        if "Processes" in stack.facts:
+            # Keep draining so the child never blocks on a full pipe.
+            threading.Thread(target=_drain, args=(lines, stack), daemon=True).start()
+            return stack
+    stop_demo(stack, signal.SIGTERM)
+    raise AssertionError(f"the demo did not start on port {port}:\n{stack.output()}")
+
+
+def _drain(lines: queue.Queue[str | None], stack: DemoStack) -> None:
+    while (line := lines.get()) is not None:
+        stack.lines.append(line)
+
+
+def stop_demo(stack: DemoStack, signum: int = signal.SIGINT) -> int:
+    """Send a signal and wait for the demo to exit; returns its exit status."""
+    if stack.process.poll() is None:
+        stack.process.send_signal(signum)
+    try:
+        return stack.process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        stack.process.wait(timeout=STOP_TIMEOUT)
+        raise AssertionError(f"the demo ignored {signal.Signals(signum).name}") from None
+
+
+def process_gone(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
+    """True once no process has this pid (a zombie counts as gone: it runs nothing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def run(argv: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, f"{argv[:3]} failed: {done.stderr.strip() or done.stdout.strip()}"
+    return done.stdout

@@ -1,0 +1,120 @@
+"""`make run` (supply.demo) for real: a fresh state directory, nginx and gunicorn as children, the
+printed URL, .p12, password and curl command used as a newcomer would, then SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from pki.certinfo import describe
+from tests.browser.stack import free_port, process_gone, start_demo, stop_demo
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not shutil.which("nginx"), reason="needs nginx (apt-get install nginx)"),
+    pytest.mark.skipif(not shutil.which("curl"), reason="needs curl (apt-get install curl)"),
+]
+
+
+def _curl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["curl", "--silent", "--show-error", "--max-time", "20", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def test_make_run_starts_serves_the_admin_stops_and_reuses_its_state(tmp_path):
+    root = tmp_path / "run"
+    port = free_port()
+    stack = start_demo(root, port)
+    try:
+        assert stack.url == f"https://localhost:{port}/"
+        assert stack.p12 == root / "admin.p12"
+        secrets_files = ("admin.p12", "admin.p12.password", "ca-passphrase", "curl-admin.conf")
+        for name in secrets_files:
+            assert stat.S_IMODE((root / name).stat().st_mode) == 0o600, name
+        assert stack.password not in stack.facts["curl"], "the password stays off the command line"
+
+        # The printed curl command, exactly as printed.
+        printed = _curl(*shlex.split(stack.facts["curl"])[1:])
+        assert printed.returncode == 0, printed.stderr
+        me = json.loads(printed.stdout)
+        cert = pkcs12.load_pkcs12(stack.p12.read_bytes(), stack.password.encode()).cert
+        assert cert is not None
+        assert me["subject_dn"] == describe(cert.certificate).subject_dn
+        assert me["is_superuser"] is True
+
+        # The printed .p12 and password, the way the docs tell a person to use them.
+        conf = tmp_path / "me.curlrc"
+        conf.write_text(f'cert-type = "P12"\ncert = "{stack.p12}:{stack.password}"\n')
+        os.chmod(conf, 0o600)
+        by_hand = _curl("-K", str(conf), "--cacert", str(stack.ca), f"{stack.url}supply/api/items/")
+        assert by_hand.returncode == 0, by_hand.stderr
+        assert json.loads(by_hand.stdout)["count"] > 0, "the demo catalog is loaded"
+
+        shell = _curl("--cacert", str(stack.ca), "--write-out", "%{http_code}", stack.url)
+        assert shell.stdout.endswith("200") and "<title>Supply" in shell.stdout
+        no_cert = _curl("--cacert", str(stack.ca), f"{stack.url}supply/api/whoami/")
+        assert json.loads(no_cert.stdout)["detail"].startswith("A client certificate is required")
+    finally:
+        code = stop_demo(stack, signal.SIGINT)
+    assert code == 0, stack.output()
+    assert "Stopped nginx and the supply service." in stack.output()
+    for name, pid in stack.pids.items():
+        assert process_gone(pid), f"{name} (pid {pid}) still runs"
+    assert not _port_open(port)
+
+    ca_before = stack.ca.read_bytes()
+    again = start_demo(root, free_port())
+    try:
+        assert "Creating the demo CA" not in again.output()
+        assert "Issuing" not in again.output()
+        assert again.password == stack.password
+        assert again.p12 == stack.p12
+        assert again.ca.read_bytes() == ca_before
+        rerun = _curl(*shlex.split(again.facts["curl"])[1:])
+        assert json.loads(rerun.stdout)["subject_dn"] == me["subject_dn"]
+    finally:
+        code = stop_demo(again, signal.SIGTERM)
+    assert code == 0, again.output()
+    for pid in again.pids.values():
+        assert process_gone(pid)
+
+
+def test_make_run_refuses_a_port_in_use_with_one_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "supply.demo", "--dir", str(tmp_path), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"make run: port {port}: Already in use; choose another with SUPPLY_DEMO_PORT=PORT.\n"
+    )
