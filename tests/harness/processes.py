@@ -1,0 +1,187 @@
+"""nginx and the supply service (gunicorn via ``supply serve``) as child processes.
+
+Every wait is bounded; a child that dies while starting fails the start with the tail of its log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+
+
+class ChildError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    """A loopback port free right now (the child binds it a moment later)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise ChildError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Child:
+    """A child process with its output in ``log``; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, argv: list[str], log: Path, env: Mapping[str, str] | None = None) -> None:
+        self.log = log
+        self._fh = log.open("ab")
+        self.process = subprocess.Popen(
+            argv, stdout=self._fh, stderr=subprocess.STDOUT, env=dict(env or os.environ)
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def check_alive(self, what: str) -> None:
+        if not self.alive():
+            raise ChildError(f"{what} exited with {self.process.returncode}:\n{_tail(self.log)}")
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT)
+        self._fh.close()
+
+
+class Nginx:
+    """``nginx -p DIR -c FILE -e DIR/error.log -g 'daemon off;'`` with everything inside DIR."""
+
+    def __init__(self, prefix: Path, config: Path, port: int) -> None:
+        self.prefix, self.config, self.port = prefix, config, port
+        self.error_log = prefix / "error.log"
+        self.access_log = prefix / "access.log"
+        self.child = Child(
+            [
+                "nginx",
+                "-p",
+                f"{prefix}/",
+                "-c",
+                str(config),
+                "-e",
+                str(self.error_log),
+                "-g",
+                "daemon off;",
+            ],
+            prefix / "nginx.out",
+        )
+        wait_until(lambda: self._ready(), START_TIMEOUT, f"nginx on port {port}")
+
+    def _ready(self) -> bool:
+        self.child.check_alive(f"nginx (see {self.error_log}):\n{_tail(self.error_log)}\n")
+        return port_open(self.port)
+
+    @staticmethod
+    def test_config(prefix: Path, config: Path) -> subprocess.CompletedProcess[str]:
+        """``nginx -t``: returns the result (stderr holds nginx's verdict)."""
+        return subprocess.run(
+            ["nginx", "-t", "-p", f"{prefix}/", "-c", str(config), "-e", str(prefix / "error.log")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    def workers(self) -> set[int]:
+        path = Path(f"/proc/{self.child.pid}/task/{self.child.pid}/children")
+        return {int(p) for p in path.read_text().split()}
+
+    def reload(self) -> None:
+        """SIGHUP (what ``nginx -s reload`` sends), then wait until only new workers remain."""
+        old = self.workers()
+        self.child.process.send_signal(signal.SIGHUP)
+        wait_until(
+            lambda: bool(self.workers()) and not (self.workers() & old),
+            START_TIMEOUT,
+            "nginx workers to reload",
+        )
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+class Supply:
+    """``supply migrate`` then ``supply serve --bind 127.0.0.1:PORT`` (gunicorn)."""
+
+    def __init__(self, root: Path, env: Mapping[str, str], port: int, workers: int = 2) -> None:
+        self.port, self.env = port, dict(env)
+        migrate = subprocess.run(
+            [str(BIN / "supply"), "migrate", "--no-input", "-v0"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if migrate.returncode:
+            raise ChildError(f"supply migrate failed:\n{migrate.stderr[-3000:]}")
+        self.child = Child(
+            [
+                str(BIN / "supply"),
+                "serve",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+            ],
+            root / "supply.log",
+            self.env,
+        )
+        wait_until(self._healthy, START_TIMEOUT, f"supply on port {port}")
+
+    def _healthy(self) -> bool:
+        self.child.check_alive("supply serve")
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/supply/healthz", timeout=2
+            ) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.child.stop()
