@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
+from cfnlint.decode import cfn_yaml  # type: ignore[import-untyped]
 
 from tests.docker.helpers import ROOT, tool
 

@@ -20,7 +20,13 @@ SCRIPTS = ["supply-entrypoint.sh", "proxy-entrypoint.sh", "make-offline-bundle.s
 
 def hadolint(*paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [tool("hadolint"), "--no-color", "--config", str(DOCKER / ".hadolint.yaml"), *map(str, paths)],
+        [
+            tool("hadolint"),
+            "--no-color",
+            "--config",
+            str(DOCKER / ".hadolint.yaml"),
+            *map(str, paths),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
