@@ -10,6 +10,7 @@ bulk (one INSERT ... ON CONFLICT per batch), so re-running updates instead of du
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,11 +147,16 @@ def validate_catalog(lines: Iterable[str]) -> tuple[list[Item], list[RowError]]:
                 items.append(item)
     except csv.Error as exc:
         raise CatalogImportError(f"malformed CSV: {exc}", errors) from None
-    except UnicodeDecodeError as exc:
-        raise CatalogImportError(
-            f"not UTF-8 text (byte {exc.start} of a chunk); save the file as UTF-8", errors
-        ) from None
     return items, errors
+
+
+def decode_catalog(data: bytes) -> str:
+    """The file's text: UTF-8, a leading BOM dropped; the first bad byte's line is reported."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CatalogImportError(f"line {line}: not UTF-8 text; save the file as UTF-8") from None
 
 
 def upsert_items(items: list[Item]) -> tuple[int, int]:
@@ -176,10 +182,10 @@ def import_catalog(path: Path, *, skip_invalid: bool = False) -> ImportResult:
     """Import a catalog CSV. Raises CatalogImportError (with every bad row) when the file cannot be
     read, or when any row is bad and `skip_invalid` is false: then nothing is written."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            items, errors = validate_catalog(fh)
+        data = path.read_bytes()
     except OSError as exc:
         raise CatalogImportError(f"{path}: {exc.strerror or exc}") from None
+    items, errors = validate_catalog(io.StringIO(decode_catalog(data), newline=""))
     if errors and not skip_invalid:
         raise CatalogImportError(
             f"{len(errors)} bad row(s); nothing imported (--skip-invalid imports the good rows).",

@@ -1,0 +1,203 @@
+"""Catalog endpoints: search, filters, capped pagination, validation messages, reorder report."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from supply.catalog.models import Allowance, Item, UnitOfIssue
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def viewer(client_for):
+    return client_for("viewer")
+
+
+@pytest.fixture
+def manager(client_for):
+    return client_for("manager")
+
+
+def nsns(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [row["nsn"] for row in response.json()["results"]]
+
+
+def test_item_search_and_filters(site, viewer):
+    assert nsns(viewer.get("/supply/api/items/", {"search": "bandage"})) == ["6505013324567"]
+    assert nsns(viewer.get("/supply/api/items/", {"fsc": "6135"})) == ["6135009857845"]
+    assert nsns(viewer.get("/supply/api/items/", {"category": "65"})) == ["6505013324567"]
+    assert nsns(viewer.get("/supply/api/items/", {"category": "61"})) == ["6135009857845"]
+    assert nsns(viewer.get("/supply/api/items/", {"ordering": "-nsn"})) == [
+        "6505013324567",
+        "6135009857845",
+    ]
+
+
+def test_item_representation(site, viewer):
+    response = viewer.get("/supply/api/items/6505013324567/")
+    assert response.json() == {
+        "nsn": "6505013324567",
+        "fsc": "6505",
+        "common_name": "Bandage",
+        "description": "",
+        "price": "3.45",
+        "unit_of_issue": "EA",
+        "aac": "",
+        "rep_office": "",
+    }
+
+
+def test_pagination_pages_and_caps(site, viewer):
+    ea = UnitOfIssue.objects.get(code="EA")
+    Item.objects.bulk_create(
+        [
+            Item(nsn=f"5340{n:09d}", fsc="5340", common_name=f"Part {n}", price=1, unit_of_issue=ea)
+            for n in range(120)
+        ]
+    )
+    first = viewer.get("/supply/api/items/", {"page_size": 100}).json()
+    assert (first["count"], len(first["results"])) == (122, 100)
+    assert (
+        viewer.get("/supply/api/items/", {"page_size": 100, "page": 2}).json()["results"][-1]["nsn"]
+        == "6505013324567"
+    )
+    assert len(viewer.get("/supply/api/items/").json()["results"]) == 50
+
+
+@pytest.mark.parametrize(
+    ("page_size", "message"),
+    [
+        ("101", "must be at most 100, not 101."),
+        ("100000", "must be at most 100, not 100000."),
+        ("0", "must be a whole number, not '0'."),
+        ("ten", "must be a whole number, not 'ten'."),
+    ],
+)
+def test_oversized_or_invalid_page_size_is_400(site, viewer, page_size, message):
+    response = viewer.get("/supply/api/items/", {"page_size": page_size})
+    assert (response.status_code, response.json()) == (400, {"page_size": [message]})
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"nsn": "123"}, {"nsn": ["NSN must be exactly 13 digits."]}),
+        ({"nsn": "84650146584AB"}, {"nsn": ["NSN must be exactly 13 digits."]}),
+        ({"unit_of_issue": "QQ"}, {"unit_of_issue": ["No unit of issue QQ."]}),
+        ({"price": "-1.00"}, {"price": ["Ensure this value is greater than or equal to 0."]}),
+        ({"fsc": "8465"}, {"fsc": ["Unknown or read-only field."]}),
+        ({"nsn": "6505013324567"}, {"nsn": ["item with this NSN already exists."]}),
+    ],
+)
+def test_item_validation(site, manager, body, errors):
+    request = {
+        "nsn": "8465014658410",
+        "common_name": "Canteen",
+        "price": "6.75",
+        "unit_of_issue": "EA",
+        **body,
+    }
+    response = manager.post("/supply/api/items/", request, format="json")
+    assert (response.status_code, response.json()) == (400, errors)
+    assert Item.objects.count() == 2
+
+
+def test_manager_creates_an_item_with_its_fsc(site, manager):
+    response = manager.post(
+        "/supply/api/items/",
+        {
+            "nsn": "8465014658410",
+            "common_name": "Canteen",
+            "price": "6.75",
+            "unit_of_issue": "EA",
+            "aac": "Z",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert Item.objects.get(nsn="8465014658410").fsc == "8465"
+
+
+def test_unit_validation(site, manager):
+    response = manager.post("/supply/api/units/", {"uic": "w12", "name": "Bad"}, format="json")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"uic": ["UIC must be 6 upper-case letters or digits."]},
+    )
+
+
+def test_deleting_an_item_with_stock_is_409(site, manager):
+    site.receive(1)
+    response = manager.delete("/supply/api/items/6505013324567/")
+    assert (response.status_code, response.json()) == (
+        409,
+        {"detail": "cannot delete: other records still refer to it.", "code": "still_referenced"},
+    )
+    assert Item.objects.filter(nsn="6505013324567").exists()
+
+
+def test_allowance_validation(site, manager):
+    body = {"unit": "W1AAAA", "nsn": "6505013324567", "allowance": 5, "reorder_point": 6}
+    response = manager.post("/supply/api/allowances/", body, format="json")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"reorder_point": ["Must not exceed the allowance."]},
+    )
+    assert (
+        manager.post(
+            "/supply/api/allowances/", {**body, "reorder_point": 2}, format="json"
+        ).status_code
+        == 201
+    )
+    again = manager.post("/supply/api/allowances/", {**body, "reorder_point": 2}, format="json")
+    assert again.status_code == 400
+    assert Allowance.objects.count() == 1
+
+
+def test_below_reorder_point_report_sums_the_units_locations(site, viewer):
+    Allowance.objects.create(unit=site.unit, item=site.item, allowance=20, reorder_point=10)
+    Allowance.objects.create(unit=site.unit, item=site.other_item, allowance=20, reorder_point=5)
+    Allowance.objects.create(unit=site.other_unit, item=site.item, allowance=20, reorder_point=1)
+    site.receive(6)
+    site.receive(4, location=site.bin_a)  # 10 in the unit: not below 10
+    site.receive(3, item=site.other_item)  # 3 < 5: below
+    site.receive(9, location=site.foreign_bin)  # the other unit's stock does not count for W1AAAA
+    rows = viewer.get("/supply/api/stock/below-reorder-point/").json()["results"]
+    assert rows == [
+        {
+            "unit": "W1AAAA",
+            "nsn": "6135009857845",
+            "common_name": "Battery",
+            "allowance": 20,
+            "reorder_point": 5,
+            "on_hand": 3,
+            "shortfall": 17,
+        },
+    ]
+    Item.objects.filter(pk=site.item.pk).update(price=Decimal("1"))
+    site.receive(1, item=site.other_item, location=site.bin_b)
+    site.receive(1, item=site.other_item, location=site.bin_a)
+    assert viewer.get("/supply/api/stock/below-reorder-point/").json()["results"] == []
+
+
+def test_stock_filters(site, viewer):
+    site.receive(3)
+    site.receive(2, location=site.bin_a)
+    site.receive(7, location=site.foreign_bin, item=site.other_item)
+
+    def rows(**params):
+        return sorted(
+            (r["unit"], r["location"], r["nsn"], r["on_hand"])
+            for r in viewer.get("/supply/api/stock/", params).json()["results"]
+        )
+
+    assert rows(unit="W1AAAA") == [
+        ("W1AAAA", "A-01", "6505013324567", 2),
+        ("W1AAAA", "RECV", "6505013324567", 3),
+    ]
+    assert rows(nsn="6135009857845") == [("W2BBBB", "Z-99", "6135009857845", 7)]
+    assert rows(unit="W1AAAA", location="A-01") == [("W1AAAA", "A-01", "6505013324567", 2)]
