@@ -25,6 +25,8 @@ export function describeErrors(body) {
   if (body === null || body === undefined) return { message: "", fields: {} };
   if (typeof body === "string") return { message: body, fields: {} };
   if (Array.isArray(body)) return { message: body.map(String).join(" "), fields: {} };
+  // DRF puts a whole-request error in "detail"; the other keys then describe it, not fields.
+  if (typeof body.detail === "string") return { message: body.detail, fields: {} };
   const fields = {};
   const general = [];
   for (const [key, value] of Object.entries(body)) {
@@ -33,8 +35,8 @@ export function describeErrors(body) {
       : typeof value === "object" && value !== null
         ? JSON.stringify(value)
         : String(value);
-    if (["detail", "non_field_errors", "error", "message"].includes(key)) general.push(text);
-    else if (key !== "code" && key !== "status") fields[key] = text;
+    if (key === "non_field_errors") general.push(text);
+    else fields[key] = text;
   }
   const fieldText = Object.entries(fields).map(([k, v]) => `${k}: ${v}`);
   return { message: [...general, ...fieldText].join(" "), fields };
@@ -87,7 +89,7 @@ export async function request(path, { method = "GET", body, idempotencyKey, para
       redirect: "error",
     });
   } catch (err) {
-    throw new ApiError(0, `The network failed (${err.message}). It is safe to retry.`);
+    throw new ApiError(0, `The network failed (${err.message}).`);
   }
   const type = response.headers.get("Content-Type") || "";
   let data = null;

@@ -66,6 +66,11 @@ function showIdentity() {
 }
 
 async function start() {
+  // The skip link must not change the hash: the hash is the route.
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    document.getElementById("main").focus();
+  });
   const outcome = await loadIdentity();
   if (outcome.ok) session.me = outcome.me;
   else session.failure = outcome;

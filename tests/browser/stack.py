@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -154,3 +155,31 @@ def run(argv: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, f"{argv[:3]} failed: {done.stderr.strip() or done.stdout.strip()}"
     return done.stdout
+
+
+def add_user(stack: DemoStack, full_name: str, roles: tuple[str, ...]) -> tuple[Path, str]:
+    """Issue a user's .p12 from the demo CA and grant it roles (none: a valid but unknown
+    certificate). Returns the .p12 path and its password."""
+    slug = re.sub(r"[^a-z0-9]+", "-", full_name.lower()).strip("-")
+    p12, password_file = stack.root / f"{slug}.p12", stack.root / f"{slug}.p12.password"
+    password = secrets.token_urlsafe(12)
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+    run(
+        [
+            str(BIN / "pki"), "--home", str(stack.root / "pki"), "issue-user", full_name,
+            "--p12", "--out", str(p12), "--password-file", str(password_file),
+            "--passphrase-file", str(stack.root / "ca-passphrase"),
+        ],
+        stack.env,
+    )  # fmt: skip
+    for role in roles:
+        run(
+            [
+                str(BIN / "supply"), "grant", "--cert", str(p12),
+                "--password-file", str(password_file), "--role", role,
+            ],
+            stack.env,
+        )  # fmt: skip
+    return p12, password

@@ -3,8 +3,8 @@
 
 import { h } from "../dom.js";
 
-function code(text) {
-  return h("pre", { class: "code", tabindex: "0" }, h("code", {}, text));
+function code(text, id = null) {
+  return h("pre", { class: "code", tabindex: "0", id }, h("code", {}, text));
 }
 
 function steps(...items) {
@@ -23,7 +23,9 @@ function diagnosis(failure) {
         h("dt", {}, "Certificate subject"), h("dd", { class: "dn" }, failure.dn),
         failure.issuerDn ? [h("dt", {}, "Issued by"), h("dd", { class: "dn" }, failure.issuerDn)] : null),
       failure.advice ? h("p", {}, failure.advice) : null,
-      failure.grantCommand ? [h("p", {}, "The administrator's command:"), code(failure.grantCommand)] : null,
+      failure.grantCommand
+        ? [h("p", {}, "The administrator's command:"), code(failure.grantCommand, "grant-command")]
+        : null,
     ];
   }
   if (failure.status === 401 || failure.status === 403) {
@@ -49,6 +51,8 @@ function diagnosis(failure) {
 }
 
 export function certificatePage(failure) {
+  // A valid certificate that logs nobody in needs an administrator, not installation steps.
+  if (failure?.dn) return diagnosis(failure);
   const origin = window.location.origin;
   return [
     diagnosis(failure) || h("h1", {}, "Install your certificate"),

@@ -11,7 +11,10 @@ const OPERATIONS = [
 
 export function whoamiPage(session) {
   const me = session.me;
-  const roles = me.roles?.length ? me.roles.join(", ") : "none";
+  const granted = me.roles?.length ? me.roles.join(", ") : "";
+  const roles = isSuperuser(me)
+    ? `${granted ? granted + "; " : ""}administrator (every operation)`
+    : granted || "none";
   return [
     h("h1", {}, "Who am I"),
     h(
@@ -28,7 +31,7 @@ export function whoamiPage(session) {
       h("dt", {}, "User name"),
       h("dd", { "data-field": "username" }, me.username),
       h("dt", {}, "Roles"),
-      h("dd", { "data-field": "roles" }, isSuperuser(me) ? `${roles} (administrator)` : roles),
+      h("dd", { "data-field": "roles" }, roles),
     ),
     h("h2", {}, "What you can do"),
     h(

@@ -1,0 +1,338 @@
+"""The web app in headless Chromium against the real stack (nginx, gunicorn, SQLite), with each
+person's .p12 presented as a client certificate through Playwright."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+
+from supply.inventory.demo import BINS, CUSTOMER_UNIT, DEMO_UNIT, RECEIVING
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+UNIT = DEMO_UNIT[0]
+CUSTOMER = CUSTOMER_UNIT[0]
+BIN = BINS[1]
+NSN = "6545009220000"  # in the demo catalog; the tests only count changes, never totals
+
+
+def go(page, link: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=link).click()
+
+
+def on_hand(page, location: str, nsn: str = NSN) -> int:
+    """The Stock page's quantity of one item at one location of the demo unit (0 if no row)."""
+    go(page, "Stock")
+    page.locator("#stock-count").wait_for()
+    form = page.locator("#stock form")
+    form.get_by_label("Unit").select_option(UNIT)
+    form.get_by_label("Location code").fill(location)
+    form.get_by_label("Item").fill(nsn)
+    with page.expect_response(lambda r: f"location={location}" in r.url and r.ok):
+        form.get_by_role("button", name="Show").click()
+    page.locator("#stock-count").wait_for()
+    rows = page.locator("#stock tbody tr")
+    if rows.count() == 1 and rows.first.inner_text().strip() == "Nothing to show.":
+        return 0
+    assert rows.count() == 1, rows.all_inner_texts()
+    return int(rows.first.locator("td").last.inner_text())
+
+
+def fill_operation(page, op: str, values: dict[str, str]) -> None:
+    go(page, op.capitalize())
+    form = page.locator(f"#{op}-form")
+    form.locator("[name=unit]").select_option(UNIT)
+    for name, value in values.items():
+        control = form.locator(f"[name={name}]")
+        if control.evaluate("el => el.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+
+
+def submit(page, op: str) -> str:
+    """Press the form's button and return the message the page shows."""
+    page.locator(f"#{op}-form button[type=submit]").click()
+    result = page.locator(f"#{op} .result .msg-ok, #{op} .result .msg-error")
+    result.wait_for()
+    return result.inner_text()
+
+
+def ledger_rows(page, search: str) -> list[dict[str, str]]:
+    go(page, "Ledger")
+    page.locator("#ledger-count").wait_for()
+    form = page.locator("#ledger form")
+    form.get_by_label("Search").fill(search)
+    with page.expect_response(lambda r: "transactions/" in r.url and "search=" in r.url):
+        form.get_by_role("button", name="Show").click()
+    page.locator("#ledger-count").wait_for()
+    headers = page.locator("#ledger thead th").all_inner_texts()
+    rows = []
+    for row in page.locator("#ledger tbody tr").all():
+        cells = row.locator("td").all_inner_texts()
+        if cells != ["Nothing to show."]:
+            rows.append(dict(zip(headers, cells, strict=True)))
+    return rows
+
+
+def api_post(page, path: str, body: dict[str, object], key: str | None = None) -> dict[str, object]:
+    """A same-origin fetch from the page, as the app makes it: {status, body}."""
+    result: dict[str, object] = page.evaluate(
+        """async ([path, body, key]) => {
+            const headers = {"Content-Type": "application/json"};
+            if (key) headers["Idempotency-Key"] = key;
+            const r = await fetch(path, {method: "POST", headers, body: JSON.stringify(body),
+                                          credentials: "same-origin"});
+            return {status: r.status, body: await r.json()};
+        }""",
+        [path, body, key],
+    )
+    return result
+
+
+def test_the_app_shows_the_certificate_holder(open_as, site):
+    page = open_as(site.admin)
+    assert page.locator("[data-field=subject_dn]").inner_text() == site.admin.subject_dn
+    assert page.locator("#identity-summary").inner_text() == f"Signed in as {site.admin.subject_dn}"
+    me = json.loads(page.evaluate("fetch('/supply/api/whoami/').then(r => r.text())"))
+    assert page.locator("[data-field=issuer_dn]").inner_text() == me["issuer_dn"]
+    assert page.locator("[data-field=days_left]").inner_text() == str(me["days_left"])
+    assert page.locator("[data-field=roles]").inner_text() == "administrator (every operation)"
+    assert page.locator("#expiry-banner").is_hidden(), "a fresh certificate needs no warning"
+    assert page.locator(".capabilities .cannot").count() == 0
+    assert page.title() == "Who am I — Supply"
+    screenshot(page, "whoami-admin-laptop")
+
+
+def test_tablet_layout_puts_the_navigation_above_the_page(open_as, site):
+    page = open_as(site.clerk, "stock", width=768, height=1024)
+    nav = page.get_by_role("navigation", name="Main").bounding_box()
+    main = page.get_by_role("main").bounding_box()
+    assert nav is not None and main is not None
+    assert nav["y"] + nav["height"] <= main["y"]
+    assert main["width"] > 700, "the page uses the full width of a tablet"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768, "no sideways scrolling"
+    screenshot(page, "stock-clerk-tablet")
+
+
+def test_keyboard_reaches_the_skip_link_then_the_navigation(open_as, site):
+    page = open_as(site.clerk)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Shift+Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Install your certificate"
+
+
+def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
+    page = open_as(site.clerk)
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    before = {RECEIVING: on_hand(page, RECEIVING), BIN: on_hand(page, BIN)}
+
+    fill_operation(page, "receipt", {"nsn": NSN, "location": RECEIVING, "quantity": "7"})
+    page.locator("#receipt-form [name=document_number]").fill(f"{doc}-R")
+    receipt = submit(page, "receipt")
+    assert re.fullmatch(
+        rf"Receipt recorded: 7 × {NSN}, document {doc}-R \(ledger entry \d+\)\.", receipt
+    )
+
+    fill_operation(
+        page,
+        "stow",
+        {"nsn": NSN, "from_location": RECEIVING, "to_location": BIN, "quantity": "5"},
+    )
+    page.locator("#stow-form [name=document_number]").fill(f"{doc}-S")
+    assert submit(page, "stow").startswith(f"Stow recorded: 5 × {NSN}, document {doc}-S")
+
+    fill_operation(
+        page, "issue", {"nsn": NSN, "location": BIN, "customer_unit": CUSTOMER, "quantity": "3"}
+    )
+    page.locator("#issue-form [name=document_number]").fill(f"{doc}-I")
+    assert submit(page, "issue").startswith(f"Issue recorded: 3 × {NSN}, document {doc}-I")
+    screenshot(page, "issue-recorded")
+
+    assert on_hand(page, RECEIVING) == before[RECEIVING] + 7 - 5
+    assert on_hand(page, BIN) == before[BIN] + 5 - 3
+    rows = ledger_rows(page, doc)
+    screenshot(page, "ledger-after-operations")
+    assert [(r["Kind"], r["Document"], r["Qty"]) for r in rows] == [
+        ("ISSUE", f"{doc}-I", "3"),
+        ("STOW", f"{doc}-S", "5"),
+        ("RECEIPT", f"{doc}-R", "7"),
+    ]
+    assert [(r["From"], r["To"], r["Customer"]) for r in rows] == [
+        (f"{UNIT}/{BIN}", "", CUSTOMER),
+        (f"{UNIT}/{RECEIVING}", f"{UNIT}/{BIN}", ""),
+        ("", f"{UNIT}/{RECEIVING}", ""),
+    ]
+    ledger_id = re.search(r"ledger entry (\d+)", receipt)
+    assert ledger_id and rows[2]["#"] == ledger_id[1]
+
+
+def test_a_retry_after_a_lost_answer_applies_once(open_as, site):
+    """The first answer is lost on the way back (the service did apply it); pressing the button
+    again sends the same Idempotency-Key, so the service replays its answer instead of applying
+    the receipt twice."""
+    page = open_as(site.clerk)
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    before = on_hand(page, RECEIVING)
+    keys: list[str] = []
+
+    def lose_first_answer(route):
+        keys.append(route.request.headers["idempotency-key"])
+        response = route.fetch()  # reaches the service, which applies it
+        if len(keys) == 1:
+            assert response.status == 201
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/supply/api/receipts/", lose_first_answer)
+    fill_operation(
+        page,
+        "receipt",
+        {"nsn": NSN, "location": RECEIVING, "quantity": "4", "document_number": doc},
+    )
+    first = submit(page, "receipt")
+    assert re.fullmatch(
+        r"The network failed \(.+\)\. "
+        r"Press the button again to retry: it will not be applied twice\.",
+        first,
+    )
+    page.locator("#receipt .result .msg-error").evaluate("el => el.remove()")
+    assert submit(page, "receipt").startswith(f"Receipt recorded: 4 × {NSN}, document {doc}")
+    page.unroute("**/supply/api/receipts/")
+
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", keys[0]
+    )
+    assert on_hand(page, RECEIVING) == before + 4
+    assert [r["Qty"] for r in ledger_rows(page, doc)] == ["4"]
+
+
+def test_double_click_sends_one_request(open_as, site):
+    page = open_as(site.clerk)
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    fill_operation(
+        page,
+        "receipt",
+        {"nsn": NSN, "location": RECEIVING, "quantity": "2", "document_number": doc},
+    )
+    page.locator("#receipt-form button[type=submit]").dblclick()
+    page.locator("#receipt .result .msg-ok").wait_for()
+    assert len(posts) == 1
+    assert [r["Qty"] for r in ledger_rows(page, doc)] == ["2"]
+
+
+def test_validation_and_conflicts_are_explained(open_as, site):
+    page = open_as(site.clerk)
+    go(page, "Issue")
+    assert submit(page, "issue") == "Please correct the marked fields."
+    errors = page.locator("#issue-form .field-error").all_inner_texts()
+    assert [e for e in errors if e] == [
+        "Choose your unit.",
+        "NSN must be exactly 13 digits.",
+        "Choose one.",
+        "Choose one.",
+        "Quantity must be a whole number of at least 1.",
+        "A document number is required.",
+    ]
+    nsn_input = page.locator("#issue-form [name=nsn]")
+    assert nsn_input.get_attribute("aria-invalid") == "true"
+    described = (nsn_input.get_attribute("aria-describedby") or "").split()
+    assert page.locator(f"#{described[-1]}").inner_text() == "NSN must be exactly 13 digits."
+
+    # More than on hand: the service refuses (409) and the page shows the service's own words.
+    held = on_hand(page, BIN)
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    body = {
+        "unit": UNIT, "nsn": NSN, "location": BIN, "customer_unit": CUSTOMER,
+        "quantity": held + 1000, "document_number": doc,
+    }  # fmt: skip
+    fill_operation(
+        page,
+        "issue",
+        {k: str(v) for k, v in body.items() if k != "unit"},
+    )
+    shown = submit(page, "issue")
+    refused = api_post(page, "/supply/api/issues/", body)
+    assert refused["status"] == 409
+    assert shown == refused["body"]["detail"]  # type: ignore[index]
+    screenshot(page, "issue-conflict")
+    assert on_hand(page, BIN) == held
+    assert ledger_rows(page, doc) == []
+
+
+def test_a_viewer_sees_the_forms_disabled_and_the_api_refuses(open_as, site):
+    page = open_as(site.viewer)
+    assert page.locator("[data-field=roles]").inner_text() == "viewer"
+    for op, role in (("receipt", "clerk"), ("stow", "clerk"), ("issue", "issuer")):
+        go(page, op.capitalize())
+        assert page.locator(f"#{op}-form fieldset").evaluate("el => el.disabled")
+        assert page.locator(f"#{op}-form [name=nsn]").is_disabled()
+        button = page.locator(f"#{op}-form button[type=submit]")
+        assert button.is_disabled()
+        reason = page.locator(f"#{op}-denied").inner_text()
+        assert reason == (
+            f"You need the {role} role for this (you have: viewer). An administrator can grant it "
+            f"with: supply grant --cert YOUR-CERT.pem --role {role}"
+        )
+        assert button.get_attribute("aria-describedby") == f"{op}-denied"
+    screenshot(page, "issue-viewer-disabled")
+
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    body = {"unit": UNIT, "nsn": NSN, "location": RECEIVING, "quantity": 1, "document_number": doc}
+    refused = api_post(page, "/supply/api/receipts/", body)
+    assert refused == {
+        "status": 403,
+        "body": {"detail": "Your roles do not allow this operation."},
+    }
+    assert ledger_rows(page, doc) == []
+    go(page, "Stock")
+    page.locator("#stock-count").wait_for()
+    assert page.locator("#stock tbody tr").count() > 0, "a viewer reads stock"
+
+
+def test_without_a_certificate_the_page_explains_how_to_install_one(open_as, site):
+    page = open_as(None)
+    assert page.locator("h1").inner_text() == "No client certificate"
+    assert page.locator("#nocert-reason").inner_text() == (
+        "Your browser did not present a client certificate that this site accepts, so the supply "
+        "service cannot tell who you are."
+    )
+    headings = page.locator("main h2").all_inner_texts()
+    assert headings == [
+        "Chrome or Chromium on Linux",
+        "Firefox (any system)",
+        "macOS (Safari, Chrome)",
+        "Windows (Edge, Chrome)",
+        "curl and scripts",
+    ]
+    assert (
+        f"curl -K me.curlrc {site.origin}/supply/api/whoami/" in page.locator("main").inner_text()
+    )
+    visible = page.get_by_role("navigation", name="Main").get_by_role("link").all_inner_texts()
+    assert visible == ["Who am I", "Install your certificate"]
+    assert page.locator("#identity-summary").inner_text() == "No certificate"
+    screenshot(page, "no-certificate")
+
+
+def test_an_unregistered_certificate_sees_its_dn_and_the_grant_command(open_as, site):
+    page = open_as(site.stranger)
+    assert page.locator("h1").inner_text() == "Your certificate is not registered"
+    facts = page.locator("main dl.facts dd").all_inner_texts()
+    assert facts[0] == site.stranger.subject_dn
+    body = json.loads(page.evaluate("fetch('/supply/api/whoami/').then(r => r.text())"))
+    assert page.locator("#nocert-reason").inner_text() == body["detail"]
+    assert page.locator("#grant-command").inner_text() == body["grant_command"]
+    assert page.locator("main h2").count() == 0, "no installation steps: the certificate works"
+    screenshot(page, "unregistered-certificate")
