@@ -41,6 +41,7 @@ def test_revoked_certificate_is_refused_even_on_a_resumed_session(
     assert stale.json()["detail"] == "certificate: Revoked."
     assert stale.json()["serial"] == user.serial
 
+    assert edge_stack.nginx is not None
     edge_stack.nginx.reload()  # what `nginx -s reload` does
     resumed = s_client(
         port, WHOAMI, ca=ca, user=user, tls=tls, sess_in=session if resumable else None

@@ -179,7 +179,7 @@ class Supply:
             with urllib.request.urlopen(
                 f"http://127.0.0.1:{self.port}/supply/healthz", timeout=2
             ) as r:
-                return r.status == 200
+                return bool(r.status == 200)
         except OSError:
             return False
 

@@ -86,9 +86,8 @@ def test_admin_canonicalises_typed_dns_and_rejects_garbage(api: Api, pki_site: P
 def test_cross_origin_reason(settings: Any, headers: dict[str, str], reason: str | None) -> None:
     settings.ALLOWED_HOSTS = ["edge.example"]
     settings.CSRF_TRUSTED_ORIGINS = ["https://trusted.example"]
-    request = RequestFactory().post(
-        "/supply/api/receipts/", secure=True, HTTP_HOST="edge.example:8443", **headers
-    )
+    meta: dict[str, Any] = {"HTTP_HOST": "edge.example:8443", **headers}
+    request = RequestFactory().post("/supply/api/receipts/", secure=True, **meta)
     assert cross_origin_reason(request) == reason
-    safe = RequestFactory().get("/x", secure=True, HTTP_HOST="edge.example:8443", **headers)
+    safe = RequestFactory().get("/x", secure=True, **meta)
     assert cross_origin_reason(safe) is None
