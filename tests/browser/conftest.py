@@ -86,16 +86,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
-def browser(site: Site) -> Iterator[object]:
+def playwright(site: Site) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     # Playwright's own proxy does the TLS handshake when it presents a client certificate, so its
     # Node side must trust our CA; it reads this once, when the driver starts.
     os.environ["NODE_EXTRA_CA_CERTS"] = str(site.stack.ca)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator[object]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -113,7 +118,7 @@ def open_as(browser, site: Site) -> Iterator[Callable[..., object]]:
             options["client_certificates"] = [
                 {"origin": site.origin, "pfxPath": str(user.p12), "passphrase": user.password}
             ]
-        context = browser.new_context(**options)  # type: ignore[attr-defined]
+        context = browser.new_context(**options)
         context.set_default_timeout(LOAD_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

@@ -59,7 +59,8 @@ def submit(page, op: str) -> str:
     page.locator(f"#{op}-form button[type=submit]").click()
     result = page.locator(f"#{op} .result .msg-ok, #{op} .result .msg-error")
     result.wait_for()
-    return result.inner_text()
+    text: str = result.inner_text()
+    return text
 
 
 def ledger_rows(page, search: str) -> list[dict[str, str]]:
