@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pki.ca import load_ca
+from pki.ca import LoadedCA, load_ca
 from pki.errors import InputError, PkiError
-from pki.home import FILE_MODE, PkiHome, as_home, make_dir
+from pki.home import FILE_MODE, Index, PkiHome, as_home, make_dir
 from pki.issue import IssuedUser, issue_user
 from pki.secrets import generate_password
 
@@ -113,6 +113,22 @@ def issue_users(
     if password is None and sheet is None:
         raise ValueError("generated passwords need a sheet to record them")
     ca = load_ca(h, passphrase)
+    with h.index() as index:
+        yield from _issue_rows(h, ca, index, rows, password, out_dir, sheet, legacy, days, key_type)
+
+
+def _issue_rows(
+    h: PkiHome,
+    ca: LoadedCA,
+    index: Index,
+    rows: Sequence[UserRow],
+    password: bytes | None,
+    out_dir: Path | None,
+    sheet: PasswordSheet | None,
+    legacy: bool,
+    days: int | None,
+    key_type: str,
+) -> Iterator[RowResult]:
     for row in rows:
         secret = password if password is not None else generate_password().encode("ascii")
         try:
@@ -125,12 +141,13 @@ def issue_users(
                 org_unit=row.org_unit,
                 password=secret,
                 legacy=legacy,
-                passphrase=passphrase,
+                passphrase=b"",  # unused: the CA is loaded
                 out=None,
                 days=days,
                 key_type=key_type,
                 ca=ca,
                 p12_dir=out_dir,
+                index=index,
             )
         except PkiError as exc:
             yield RowResult(row, error=f"line {row.line}: {exc}")

@@ -1,27 +1,48 @@
 """The ``pki`` command: composes the command modules and maps errors to one line on stderr.
 
-Adding a command module: write ``pki/commands/<name>.py`` with a ``register(app)`` function and
-add it to ``_COMMAND_MODULES`` below (or register its function with one ``app.command`` line).
+Adding a command: write ``pki/commands/<name>.py`` with a ``register(app)`` function and add it
+to ``_COMMAND_MODULES``, or, for a module that is slow to import, add one line to
+``_LAZY_COMMANDS``.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from pki.commands import ca, inventory, issue, nginx, revocation
+from pki.commands import ca, inventory, issue, revocation
 from pki.errors import PkiError
 from pki.home import PkiHome, default_home
 
 _COMMAND_MODULES = (ca, issue, inventory, revocation)
+# Commands whose modules are heavy to import (jinja2) load only when invoked or listed in --help,
+# so `pki issue-user` starts fast: name -> "module:function".
+_LAZY_COMMANDS = {
+    "nginx-config": "pki.commands.nginx:nginx_config",
+}
 
 
 class _PkiGroup(TyperGroup):
     """The one place where a PkiError (or an OS error such as an unwritable --home) becomes one
     line on stderr and exit status 1, for the console script and CliRunner alike."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *_LAZY_COMMANDS]
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is None and name in _LAZY_COMMANDS:
+            module, _, function = _LAZY_COMMANDS[name].partition(":")
+            single = typer.Typer(
+                add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+            )
+            single.command(name)(getattr(importlib.import_module(module), function))
+            command = typer.main.get_command(single)
+        return command
 
     def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context is private
         try:
@@ -63,7 +84,6 @@ def root(
 
 for _module in _COMMAND_MODULES:
     _module.register(app)
-app.command("nginx-config")(nginx.nginx_config)
 
 
 def main() -> None:

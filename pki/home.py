@@ -8,8 +8,8 @@ that must be world-readable are made by whoever deploys them).
 Consistency rules:
 - every file is written to a temporary file in the same directory, fsynced, then renamed over the
   target (and the directory fsynced), so a reader sees the old or the new file, never half of one;
-- the index is SQLite in rollback-journal mode with ``synchronous=FULL``: a process killed
-  mid-write leaves a journal that the next opener rolls back;
+- the index is SQLite in WAL mode with ``synchronous=FULL``: a commit is one fsync of the log, and
+  a process killed mid-write leaves an uncommitted tail that the next opener ignores;
 - writers take SQLite's write lock (``BEGIN IMMEDIATE``) for the short step that checks a serial is
   free, writes the certificate file and inserts its row, so concurrent processes never reuse a
   serial; operations that must not interleave at all (creating the CA, numbering and writing a CRL)
@@ -25,7 +25,6 @@ import datetime as dt
 import fcntl
 import json
 import os
-import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,7 +72,7 @@ def atomic_write(
     processes can never both believe they created it.
     """
     make_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.urandom(8).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -155,6 +154,7 @@ CREATE INDEX IF NOT EXISTS certificates_name ON certificates (name);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+_SCHEMA_VERSION = 1
 _COLUMNS = (
     "serial, kind, name, subject_dn, issuer_dn, sha256, not_before, not_after, sans, key_type, "
     "issued_at, status, revoked_at, reason"
@@ -194,13 +194,20 @@ class Index:
             make_dir(path.parent)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
         self._db = sqlite3.connect(path, timeout=_LOCK_TIMEOUT_S, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=DELETE")
+        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        with self.write():
-            # One statement at a time: executescript() would commit the open transaction.
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
+        if self._version() < _SCHEMA_VERSION:
+            with self.write():
+                if self._version() < _SCHEMA_VERSION:  # another process may have won the race
+                    # One statement at a time: executescript() would commit the transaction.
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+    def _version(self) -> int:
+        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
+        return version
 
     def __enter__(self) -> Index:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pki import keys, names, p12, profiles
 from pki.ca import LoadedCA, load_ca
 from pki.certinfo import CertInfo, describe, serial_hex
 from pki.errors import InputError, PkiError
-from pki.home import IndexRow, PkiHome, as_home, atomic_write
+from pki.home import Index, IndexRow, PkiHome, as_home, atomic_write
 from pki.inventory import index_row
 
 _SERIAL_ATTEMPTS = 5
@@ -43,6 +44,11 @@ class IssuedUser:
 _Artifact = tuple[Path, bytes, bool]
 
 
+def _opened(h: PkiHome, index: Index | None) -> contextlib.AbstractContextManager[Index]:
+    """The caller's open index (a batch keeps one), else a fresh connection closed after use."""
+    return contextlib.nullcontext(index) if index is not None else h.index()
+
+
 def _check_lifetime(ca: LoadedCA, not_after: dt.datetime) -> None:
     # A leaf outliving its CA stops validating when the CA expires (RFC 5280 6.1.3 (a)(2)).
     if not_after > ca.cert.not_valid_after_utc:
@@ -63,6 +69,7 @@ def _sign_and_record(
     days: int,
     name: str,
     artifacts: Callable[[x509.Certificate], list[_Artifact]],
+    index: Index | None = None,
 ) -> tuple[x509.Certificate, IndexRow]:
     """Sign with a fresh random serial, then, under the index's write lock, check the serial is
     unused, write the certificate and its artifacts, and insert the index row.
@@ -86,8 +93,8 @@ def _sign_and_record(
         )
         files = artifacts(cert)
         serial = serial_hex(cert.serial_number)
-        with h.index() as index, index.write():
-            if index.has_serial(serial):
+        with _opened(h, index) as db, db.write():
+            if db.has_serial(serial):
                 continue
             atomic_write(h.issued_cert(serial), cert.public_bytes(Encoding.PEM))
             for path, data, exclusive in files:
@@ -96,7 +103,7 @@ def _sign_and_record(
                 except FileExistsError:
                     raise InputError(f"out: {path} exists already.") from None
             row = index_row(cert, kind=profile.kind, name=name, key_type=keys.key_type_of(key))
-            index.insert(row)
+            db.insert(row)
             return cert, row
     raise PkiError("serial: Could not find an unused serial number; the index may be damaged.")
 
@@ -185,6 +192,7 @@ def issue_user(
     pem: bool = False,
     ca: LoadedCA | None = None,
     p12_dir: Path | None = None,
+    index: Index | None = None,
 ) -> IssuedUser:
     """A client-authentication certificate for a person, exported as a password-protected .p12.
 
@@ -192,7 +200,7 @@ def issue_user(
     the key, the certificate, the CA and the full name as friendly name. With ``pem`` it writes
     ``<SERIAL>-cert.pem`` and ``<SERIAL>-key.pem`` (PKCS#8 encrypted with ``password``) instead.
     ``p12_dir`` replaces ``users/`` as the default directory. Pass a loaded ``ca`` to issue many
-    without decrypting the CA key each time.
+    without decrypting the CA key each time (and an open ``index`` to keep one connection).
     """
     h = as_home(home)
     lifetime = profiles.check_days("user", days)
@@ -240,6 +248,7 @@ def issue_user(
         days=lifetime,
         name=full_name,
         artifacts=artifacts,
+        index=index,
     )
     return IssuedUser(
         info=describe(cert),

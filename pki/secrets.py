@@ -8,7 +8,6 @@ Variables: ``PKI_CA_PASSPHRASE`` (CA passphrase), ``PKI_P12_PASSWORD`` (.p12 pas
 from __future__ import annotations
 
 import os
-import secrets as _random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,9 @@ def read_secret_file(path: Path, what: str) -> bytes:
 
 
 def generate_password() -> str:
-    groups = ("".join(_random.choice(_ALPHABET) for _ in range(_GROUP_LEN)) for _ in range(_GROUPS))
+    import secrets  # the stdlib module (imported here: it pulls in random, costly at start-up)
+
+    groups = ("".join(secrets.choice(_ALPHABET) for _ in range(_GROUP_LEN)) for _ in range(_GROUPS))
     return "-".join(groups)
 
 

@@ -304,3 +304,32 @@ def test_home_from_environment(tmp_path: Path, clean_env: None) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "envhome" / "ca" / "cert.pem").exists()
+
+
+def test_help_lists_every_command_and_loads_lazy_ones(clean_env: None) -> None:
+    out = ok(CliRunner().invoke(app, ["--help"]))
+    names = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    assert names == [
+        "init-ca",
+        "issue-server",
+        "issue-user",
+        "list",
+        "show",
+        "revoke",
+        "crl",
+        "nginx-config",
+    ]
+    assert "Usage: pki nginx-config [OPTIONS]" in ok(
+        CliRunner().invoke(app, ["nginx-config", "--help"])
+    )
+
+
+def test_cli_start_does_not_import_x509() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, pki.cli; print('cryptography.x509' in sys.modules, 'jinja2' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout == "False False\n", result.stderr
