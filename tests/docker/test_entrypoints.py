@@ -317,6 +317,41 @@ def test_proxy_with_unknown_server_stops_with_pkis_message(
     assert not (tmp_path / "run" / "nginx.pid").exists()
 
 
+def _snapshot(home: Path) -> dict[str, tuple[int, int, bytes]]:
+    return {
+        str(p.relative_to(home)): (
+            p.stat().st_mode,
+            p.stat().st_mtime_ns,
+            p.read_bytes() if p.is_file() else b"",
+        )
+        for p in sorted([home, *home.rglob("*")])
+    }
+
+
+def test_proxy_never_writes_to_the_pki_home(tmp_path: Path, pki_home: Path, share: Path) -> None:
+    """The images mount the PKI home read-only: once the proxy secret exists (made on the host),
+    starting and stopping the proxy changes nothing in it."""
+    subprocess.run(
+        [tool("pki"), "nginx-config", "--server=localhost", "--upstream=127.0.0.1:9"],
+        env=clean_env(PKI_HOME=str(pki_home)),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    before = _snapshot(pki_home)
+    port = free_port()
+    env = proxy_env(tmp_path / "run", pki_home, share, port, f"127.0.0.1:{free_port()}")
+    proc = start([PROXY_ENTRYPOINT], env, tmp_path / "logs")
+    context = https_context(pki_home / "ca" / "cert.pem")
+    try:
+        wait_until_answers(f"https://localhost:{port}/healthz", proc, context=context)
+        stopped = stop(proc)
+    finally:
+        kill_quietly(proc)
+    assert stopped.returncode == 0
+    assert _snapshot(pki_home) == before
+
+
 # ------------------------------------------------------------------------- the compose wiring
 
 
