@@ -37,7 +37,10 @@ PROXY_ENTRYPOINT = str(DOCKER / "proxy-entrypoint.sh")
 HEALTHCHECK = str(DOCKER / "healthcheck.py")
 CA_PASSPHRASE = "docker-tests-ca-passphrase"
 
-pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx on PATH")
+pytestmark = pytest.mark.skipif(
+    shutil.which("nginx", path=clean_env()["PATH"]) is None,
+    reason="needs nginx (apt install nginx)",
+)
 
 
 @pytest.fixture(scope="module")
