@@ -1,7 +1,7 @@
 """PKCS#12 export in two encodings.
 
 - modern: keys and certificates encrypted with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), MAC
-  HMAC-SHA256. Read by OpenSSL 1.1.1+/3, macOS 14+, Windows 10 1709+/Server 2019+, Java 8u301+.
+  HMAC-SHA256. Read by OpenSSL 1.1.1+/3, current macOS, Windows 10 1709+/Server 2019+, Java 8u301+.
 - legacy (``--legacy``): PBE-SHA1-3DES for keys and certificates, MAC HMAC-SHA1, 2048 rounds, as
   older macOS keychains, Windows 7/8 and older Java import without complaint.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -10,11 +11,14 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pki.ca import CreatedCA
+from pki.certinfo import load_pem
 from pki.home import PkiHome
 from pki.issue import IssuedUser, issue_server, issue_user
 from pki.revocation import revoke, write_crl
@@ -215,3 +219,64 @@ def test_eight_concurrent_issue_user_processes(
     assert sorted(p.stem for p in home.issued_dir.glob("*.pem")) == sorted(
         [*printed, ca.info.serial]
     )
+
+
+def _user_serials(index: Path) -> set[str]:
+    db = sqlite3.connect(index, timeout=30)
+    try:
+        return {r[0] for r in db.execute("SELECT serial FROM certificates WHERE kind = 'user'")}
+    finally:
+        db.close()
+
+
+def test_batch_killed_midway_leaves_a_consistent_home(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path
+) -> None:
+    csv_path = tmp_path / "users.csv"
+    csv_path.write_text("full_name\n" + "".join(f"User {i}\n" for i in range(200)))
+    out = tmp_path / "out"
+    env = {**os.environ, "PKI_HOME": str(home.root), "PKI_CA_PASSPHRASE": PASSPHRASE.decode()}
+    env.pop("PKI_P12_PASSWORD", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pki.cli",
+            "issue-user",
+            "--from",
+            str(csv_path),
+            "--out-dir",
+            str(out),
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len(_user_serials(home.index_path)) < 3 and time.monotonic() < deadline:
+        assert proc.poll() is None, "the batch ended before it could be killed"
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(timeout=10)
+
+    serials = _user_serials(home.index_path)
+    assert 3 <= len(serials) < 200
+    db = sqlite3.connect(home.index_path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+    # Every indexed certificate has its files; a .p12 written by the killed step may lack a row.
+    for serial in serials:
+        assert load_pem(home.issued_cert(serial).read_bytes()).serial_number == int(serial, 16)
+        assert (out / f"{serial}.p12").exists()
+    orphans = {p.stem for p in out.glob("*.p12")} - serials
+    assert len(orphans) <= 1
+    [sheet] = out.glob("passwords-*.csv")
+    with sheet.open(newline="", encoding="utf-8") as fh:
+        recorded = {row["serial"]: row["password"] for row in csv.DictReader(fh)}
+    assert set(recorded) <= serials and len(serials - set(recorded)) <= 1
+    for serial, password in recorded.items():
+        assert pkcs12.load_pkcs12((out / f"{serial}.p12").read_bytes(), password.encode()).key
+    # The home keeps working.
+    after = issue_user(home, "After", password=PASSWORD, passphrase=PASSPHRASE)
+    assert after.info.serial in _user_serials(home.index_path)
