@@ -86,6 +86,9 @@ def test_database_password_reaches_the_service_only_as_a_secret(resources: dict[
     assert env["SUPPLY_BIND"] == "127.0.0.1:8000"
     proxy_env = {e["Name"]: e["Value"] for e in containers["proxy"]["Environment"]}
     assert proxy_env["PROXY_UPSTREAM"] == "127.0.0.1:8000"
+    # The images' own health checks, by the names the Dockerfiles install them under.
+    assert supply["HealthCheck"]["Command"] == ["CMD", "supply-healthcheck"]
+    assert containers["proxy"]["HealthCheck"]["Command"] == ["CMD", "edge-healthcheck", "proxy"]
 
 
 def test_migrations_run_in_their_own_task_definition(resources: dict[str, Any]) -> None:

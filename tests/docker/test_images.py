@@ -72,9 +72,15 @@ def test_image_is_multi_stage_non_root_with_health_check(name: str) -> None:
         uid = next(a.split("=")[1] for a in final.all("ARG") if a.startswith("APP_UID="))
     assert int(uid) >= 1000
     (healthcheck,) = final.all("HEALTHCHECK")
-    assert exec_form(healthcheck.split(" CMD ", 1)[1]) is not None
+    check = exec_form(healthcheck.split(" CMD ", 1)[1])
+    assert check is not None
     (entrypoint,) = final.all("ENTRYPOINT")
-    assert exec_form(entrypoint) is not None, "ENTRYPOINT must be exec form (signals reach PID 1)"
+    program = exec_form(entrypoint)
+    assert program is not None, "ENTRYPOINT must be exec form (signals reach PID 1)"
+    # Both programs are installed by this stage under the names the instructions call.
+    installed = {args.split()[-1] for args in final.all("COPY")}
+    assert f"/usr/local/bin/{check[0]}" in installed
+    assert f"/usr/local/bin/{program[0]}" in installed
 
 
 def test_base_images_follow_maintained_release_lines() -> None:
