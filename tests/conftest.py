@@ -3,6 +3,8 @@ PostgreSQL (the SQLite pass of `make test` deselects them anyway)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -24,3 +26,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On PostgreSQL, give this process's test database a unique name, so two test runs on one
+    server (two checkouts, or a developer and CI) never drop each other's database."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if "postgresql" not in database["ENGINE"]:
+        return
+    test = database.setdefault("TEST", {})
+    base = test.get("NAME") or f"test_{database['NAME']}"
+    test["NAME"] = f"{base}_{os.getpid()}"

@@ -1,12 +1,13 @@
 """Stock operations. Each is one atomic function that locks the stock rows it changes, changes them,
 and appends its ledger row; every caller (API, commands, demo) goes through here.
 
-Concurrency (PostgreSQL): the stock rows an operation touches are first made to exist
-(INSERT ... ON CONFLICT DO NOTHING) and then locked with SELECT ... FOR UPDATE, both in one fixed
-order (item id, location id), so two stows crossing between the same bins wait for each other
-instead of deadlocking. Decrements are conditional UPDATEs (`on_hand >= quantity`) on top of the
-lock, and the CHECK constraint `on_hand >= 0` is the last line. On SQLite the settings open write
-transactions with BEGIN IMMEDIATE, which serializes writers.
+Concurrency (PostgreSQL): the stock rows an operation touches are locked with SELECT ... FOR UPDATE
+in one fixed order (item id, location id), so two stows crossing between the same bins wait for
+each other instead of deadlocking; a missing destination row is then inserted
+(INSERT ... ON CONFLICT DO NOTHING) and locked. Decrements are conditional UPDATEs
+(`on_hand >= quantity`) on top of the lock, and the CHECK constraint `on_hand >= 0` is the last
+line. On SQLite the settings open write transactions with BEGIN IMMEDIATE, which serializes
+writers.
 """
 
 from __future__ import annotations
@@ -52,13 +53,24 @@ def _check_document_number(document_number: str) -> str:
     return cleaned
 
 
-def _lock_stock(item: Item, locations: Iterable[Location]) -> dict[int, Stock]:
-    """Make the stock rows of `item` at `locations` exist and lock them; by location id."""
+def _lock_stock(
+    item: Item, locations: Iterable[Location], *, create: Location | None = None
+) -> dict[int, Stock]:
+    """Lock the stock rows of `item` at `locations` (by location id, in id order), first making
+    the row at `create` exist when it does not yet. Sources are never created: no row, no stock."""
     location_ids = sorted({loc.pk for loc in locations})
-    Stock.objects.bulk_create(
-        [Stock(item=item, location_id=loc_id, on_hand=0) for loc_id in location_ids],
-        ignore_conflicts=True,
-    )
+    rows = _select_for_update(item, location_ids)
+    if create is not None and create.pk not in rows:
+        # Rows only appear here after this transaction holds its existing rows' locks, and only
+        # at a destination, so a waiter never holds a row that the holder still needs.
+        Stock.objects.bulk_create(
+            [Stock(item=item, location_id=create.pk, on_hand=0)], ignore_conflicts=True
+        )
+        rows = _select_for_update(item, location_ids)
+    return rows
+
+
+def _select_for_update(item: Item, location_ids: list[int]) -> dict[int, Stock]:
     rows = (
         Stock.objects.select_for_update()
         .filter(item=item, location_id__in=location_ids)
@@ -72,14 +84,16 @@ def _add(row: Stock, quantity: int) -> None:
     row.on_hand += quantity
 
 
-def _take(row: Stock, item: Item, location: Location, quantity: int) -> None:
-    taken = Stock.objects.filter(Q(pk=row.pk) & Q(on_hand__gte=quantity)).update(
-        on_hand=F("on_hand") - quantity
+def _take(row: Stock | None, item: Item, location: Location, quantity: int) -> None:
+    taken = row is not None and bool(
+        Stock.objects.filter(Q(pk=row.pk) & Q(on_hand__gte=quantity)).update(
+            on_hand=F("on_hand") - quantity
+        )
     )
-    if not taken:
+    if row is None or not taken:
         raise InsufficientStock(
-            f"insufficient stock: {row.on_hand} of {item.nsn} on hand at {location}, "
-            f"{quantity} requested."
+            f"insufficient stock: {row.on_hand if row else 0} of {item.nsn} on hand at "
+            f"{location}, {quantity} requested."
         )
     row.on_hand -= quantity
 
@@ -95,7 +109,7 @@ def receipt(
     quantity = _check_quantity(quantity)
     document_number = _check_document_number(document_number)
     with transaction.atomic():
-        rows = _lock_stock(item, [location])
+        rows = _lock_stock(item, [location], create=location)
         _add(rows[location.pk], quantity)
         return _entry(
             actor,
@@ -126,8 +140,8 @@ def stow(
             f"to_location: {to_location} does not belong to the unit of {from_location}."
         )
     with transaction.atomic():
-        rows = _lock_stock(item, [from_location, to_location])
-        _take(rows[from_location.pk], item, from_location, quantity)
+        rows = _lock_stock(item, [from_location, to_location], create=to_location)
+        _take(rows.get(from_location.pk), item, from_location, quantity)
         _add(rows[to_location.pk], quantity)
         return _entry(
             actor,
@@ -154,7 +168,7 @@ def issue(
     document_number = _check_document_number(document_number)
     with transaction.atomic():
         rows = _lock_stock(item, [location])
-        _take(rows[location.pk], item, location, quantity)
+        _take(rows.get(location.pk), item, location, quantity)
         return _entry(
             actor,
             kind=LedgerEntry.Kind.ISSUE,
@@ -174,7 +188,7 @@ def adjust(
     counted = _check_quantity(counted, name="counted", minimum=0)
     document_number = _check_document_number(document_number)
     with transaction.atomic():
-        row = _lock_stock(item, [location])[location.pk]
+        row = _lock_stock(item, [location], create=location)[location.pk]
         delta = counted - row.on_hand
         Stock.objects.filter(pk=row.pk).update(on_hand=counted)
         row.on_hand = counted
