@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from supply.catalog.models import Item, Location, Unit
 from supply.errors import InsufficientStock, SupplyError
@@ -53,9 +53,17 @@ def _check_document_number(document_number: str) -> str:
     return cleaned
 
 
+@dataclass
+class _Locked:
+    """A locked stock row: its id and on-hand as read under the lock."""
+
+    pk: int
+    on_hand: int
+
+
 def _lock_stock(
     item: Item, locations: Iterable[Location], *, create: Location | None = None
-) -> dict[int, Stock]:
+) -> dict[int, _Locked]:
     """Lock the stock rows of `item` at `locations` (by location id, in id order), first making
     the row at `create` exist when it does not yet. Sources are never created: no row, no stock."""
     location_ids = sorted({loc.pk for loc in locations})
@@ -70,23 +78,24 @@ def _lock_stock(
     return rows
 
 
-def _select_for_update(item: Item, location_ids: list[int]) -> dict[int, Stock]:
+def _select_for_update(item: Item, location_ids: list[int]) -> dict[int, _Locked]:
     rows = (
         Stock.objects.select_for_update()
-        .filter(item=item, location_id__in=location_ids)
+        .filter(item_id=item.pk, location_id__in=location_ids)
         .order_by("item_id", "location_id")
+        .values_list("location_id", "pk", "on_hand")
     )
-    return {row.location_id: row for row in rows}
+    return {location_id: _Locked(pk, on_hand) for location_id, pk, on_hand in rows}
 
 
-def _add(row: Stock, quantity: int) -> None:
+def _add(row: _Locked, quantity: int) -> None:
     Stock.objects.filter(pk=row.pk).update(on_hand=F("on_hand") + quantity)
     row.on_hand += quantity
 
 
-def _take(row: Stock | None, item: Item, location: Location, quantity: int) -> None:
+def _take(row: _Locked | None, item: Item, location: Location, quantity: int) -> None:
     taken = row is not None and bool(
-        Stock.objects.filter(Q(pk=row.pk) & Q(on_hand__gte=quantity)).update(
+        Stock.objects.filter(pk=row.pk, on_hand__gte=quantity).update(
             on_hand=F("on_hand") - quantity
         )
     )
