@@ -15,6 +15,8 @@ Unknown certificates are not cached, so a grant takes effect at the next request
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
 from typing import Any
 
@@ -28,6 +30,7 @@ from supply.identity.models import CertificateIdentity
 from supply.roles import roles_of
 
 _GENERATION = "identity:generation"
+log = logging.getLogger(__name__)
 
 
 def _cache() -> BaseCache:
@@ -64,8 +67,12 @@ def find_mapping(info: CertInfo) -> CertificateIdentity | None:
 
 def user_for(info: CertInfo) -> User | None:
     cache = _cache()
-    key = f"identity:{_generation(cache)}:{info.sha256}"
-    user: User | None = cache.get(key)
+    try:
+        key: str | None = f"identity:{_generation(cache)}:{info.sha256}"
+        user: User | None = cache.get(key)
+    except OSError as exc:  # an unwritable cache directory costs speed, never correctness
+        log.warning("identity cache unavailable, using the database: %s", exc)
+        key, user = None, None
     if user is not None:
         return user
     mapping = find_mapping(info)
@@ -73,10 +80,16 @@ def user_for(info: CertInfo) -> User | None:
         return None
     user = mapping.user
     roles_of(user)  # loaded now so the cached copy carries them
-    cache.set(key, user, settings.SUPPLY_IDENTITY_CACHE_SECONDS)
+    if key is not None:
+        with contextlib.suppress(OSError):
+            cache.set(key, user, settings.SUPPLY_IDENTITY_CACHE_SECONDS)
     return user
 
 
 def invalidate(*_args: Any, **_kwargs: Any) -> None:
     """Forget every cached lookup (a signal receiver, hence the loose signature)."""
-    _cache().set(_GENERATION, uuid.uuid4().hex, None)
+    try:
+        _cache().set(_GENERATION, uuid.uuid4().hex, None)
+    except OSError as exc:
+        # Entries still expire after SUPPLY_IDENTITY_CACHE_SECONDS; say so loudly.
+        log.error("identity cache not invalidated (stale for up to its timeout): %s", exc)

@@ -234,3 +234,13 @@ def test_cached_lookup_does_not_outlive_its_timeout(
     while api("get", WHOAMI, cert).status_code == 200 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert api("get", WHOAMI, cert).json()["code"] == "certificate_unknown"
+
+
+def test_an_unusable_cache_directory_falls_back_to_the_database(
+    api: Api, pki_site: PkiSite, settings: Any, tmp_path: Any
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.SUPPLY_IDENTITY_CACHE_DIR = blocker
+    cert = _granted(pki_site, "No Cache")  # invalidation fails too, and is only logged
+    assert api("get", WHOAMI, cert).json()["subject_dn"] == "CN=No Cache,O=Harness Fleet"
