@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pki.certinfo import describe
-from tests.browser.stack import REPO, DemoStack, add_user, free_port, start_demo, stop_demo
+from tests.browser.stack import REPO, DemoStack, add_user, start_demo_on_a_free_port, stop_demo
 
 CHROMIUM = "/usr/bin/chromium"
 # Root needs --no-sandbox; Debian's wrapper misjudges /dev/shm, so say it ourselves; the rest keeps
@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOAD_TIMEOUT_MS = 30_000
+EXPIRING_DAYS = 10
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 
 
@@ -56,6 +57,7 @@ class Site:
     clerk: User  # clerk and issuer: receipt, stow and issue
     viewer: User
     stranger: User  # a valid certificate from our CA that nobody granted anything
+    expiring: User  # a viewer whose certificate expires in EXPIRING_DAYS days
 
     @property
     def origin(self) -> str:
@@ -72,7 +74,7 @@ def _user(p12: Path, password: str) -> User:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if missing_tools():
         pytest.skip("needs " + " and ".join(missing_tools()))
-    stack = start_demo(tmp_path_factory.mktemp("stack"), free_port())
+    stack = start_demo_on_a_free_port(tmp_path_factory.mktemp("stack"))
     try:
         yield Site(
             stack=stack,
@@ -80,6 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             clerk=_user(*add_user(stack, "Dana Clerk", ("clerk", "issuer"))),
             viewer=_user(*add_user(stack, "Val Viewer", ("viewer",))),
             stranger=_user(*add_user(stack, "Sam Stranger", ())),
+            expiring=_user(*add_user(stack, "Eve Expiring", ("viewer",), days=EXPIRING_DAYS)),
         )
     finally:
         stop_demo(stack)

@@ -120,6 +120,18 @@ def start_demo(root: Path, port: int) -> DemoStack:
     raise AssertionError(f"the demo did not start on port {port}:\n{stack.output()}")
 
 
+def start_demo_on_a_free_port(root: Path, attempts: int = 3) -> DemoStack:
+    """start_demo on a port free at the time; another process may take that port before nginx
+    binds it (other test workers run too), and then the next attempt reuses the state."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return start_demo(root, free_port())
+        except AssertionError as failure:
+            if "lready in use" not in str(failure) or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _drain(lines: queue.Queue[str | None], stack: DemoStack) -> None:
     while (line := lines.get()) is not None:
         stack.lines.append(line)
@@ -157,9 +169,11 @@ def run(argv: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-def add_user(stack: DemoStack, full_name: str, roles: tuple[str, ...]) -> tuple[Path, str]:
-    """Issue a user's .p12 from the demo CA and grant it roles (none: a valid but unknown
-    certificate). Returns the .p12 path and its password."""
+def add_user(
+    stack: DemoStack, full_name: str, roles: tuple[str, ...], days: int | None = None
+) -> tuple[Path, str]:
+    """Issue a user's .p12 from the demo CA (valid ``days``, else pki's default) and grant it
+    roles (none: a valid but unknown certificate). Returns the .p12 path and its password."""
     slug = re.sub(r"[^a-z0-9]+", "-", full_name.lower()).strip("-")
     p12, password_file = stack.root / f"{slug}.p12", stack.root / f"{slug}.p12.password"
     password = secrets.token_urlsafe(12)
@@ -171,6 +185,7 @@ def add_user(stack: DemoStack, full_name: str, roles: tuple[str, ...]) -> tuple[
             str(BIN / "pki"), "--home", str(stack.root / "pki"), "issue-user", full_name,
             "--p12", "--out", str(p12), "--password-file", str(password_file),
             "--passphrase-file", str(stack.root / "ca-passphrase"),
+            *(["--days", str(days)] if days else []),
         ],
         stack.env,
     )  # fmt: skip

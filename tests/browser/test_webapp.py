@@ -63,11 +63,15 @@ def submit(page, op: str) -> str:
     return text
 
 
-def ledger_rows(page, search: str) -> list[dict[str, str]]:
+def ledger_rows(page, search: str, kind: str = "", day: str = "") -> list[dict[str, str]]:
+    """The Ledger page's rows for a search, optionally of one kind on one day (YYYY-MM-DD)."""
     go(page, "Ledger")
     page.locator("#ledger-count").wait_for()
     form = page.locator("#ledger form")
     form.get_by_label("Search").fill(search)
+    form.get_by_label("Kind").select_option(kind)
+    form.get_by_label("From day").fill(day)
+    form.get_by_label("To day (inclusive)").fill(day)
     with page.expect_response(lambda r: "transactions/" in r.url and "search=" in r.url):
         form.get_by_role("button", name="Show").click()
     page.locator("#ledger-count").wait_for()
@@ -107,6 +111,68 @@ def test_the_app_shows_the_certificate_holder(open_as, site):
     assert page.locator(".capabilities .cannot").count() == 0
     assert page.title() == "Who am I — Supply"
     screenshot(page, "whoami-admin-laptop")
+
+
+def test_a_certificate_about_to_expire_shows_a_banner(open_as, site):
+    page = open_as(site.expiring)
+    me = json.loads(page.evaluate("fetch('/supply/api/whoami/').then(r => r.text())"))
+    assert me["days_left"] < 30
+    banner = page.locator("#expiry-banner")
+    assert banner.is_visible()
+    assert banner.get_attribute("role") == "alert"
+    assert banner.inner_text() == (
+        f"Your certificate expires in {me['days_left']} days. "
+        "Ask your administrator for a new one before then."
+    )
+    go(page, "Catalog")
+    assert banner.is_visible(), "the banner stays on every page"
+    screenshot(page, "catalog-expiring-certificate")
+
+
+def test_catalog_search_and_reorder_report_show_what_the_api_says(open_as, site):
+    page = open_as(site.viewer)
+    go(page, "Catalog")
+    page.locator("#catalog-count").wait_for()
+    page.locator("#catalog form").get_by_label("Search").fill("battery")
+    with page.expect_response(lambda r: "items/" in r.url and "search=battery" in r.url):
+        page.locator("#catalog form").get_by_label("Search").press("Enter")
+    page.locator("#catalog-count").wait_for()
+    api = json.loads(
+        page.evaluate("fetch('/supply/api/items/?search=battery').then(r => r.text())")
+    )
+    assert api["count"] > 0
+    shown = page.locator("#catalog tbody tr td:first-child").all_inner_texts()
+    assert shown == [item["nsn"] for item in api["results"]]
+    assert page.locator("#catalog-count").inner_text() == (
+        f"{api['count']} result{'' if api['count'] == 1 else 's'}"
+    )
+
+    go(page, "Below reorder point")
+    page.locator("#reorder-count").wait_for()
+    report = json.loads(
+        page.evaluate("fetch('/supply/api/stock/below-reorder-point/').then(r => r.text())")
+    )
+    rows = [r.locator("td").all_inner_texts() for r in page.locator("#reorder tbody tr").all()]
+    assert rows == [
+        [
+            line["unit"], line["nsn"], line["common_name"], str(line["on_hand"]),
+            str(line["reorder_point"]), str(line["allowance"]), str(line["shortfall"]),
+        ]
+        for line in report["results"]
+    ] or rows == [["Nothing to show."]]  # fmt: skip
+    screenshot(page, "below-reorder-point")
+
+
+def test_every_form_control_has_a_label(open_as, site):
+    page = open_as(site.clerk)
+    for link in ("Catalog", "Stock", "Receipt", "Stow", "Issue", "Ledger", "Below reorder point"):
+        go(page, link)
+        page.locator("main form").wait_for()
+        unlabelled = page.evaluate(
+            """[...document.querySelectorAll("main input, main select")]
+                 .filter((el) => el.labels.length === 0).map((el) => el.name)"""
+        )
+        assert unlabelled == [], link
 
 
 def test_tablet_layout_puts_the_navigation_above_the_page(open_as, site):
@@ -174,6 +240,10 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
     ]
     ledger_id = re.search(r"ledger entry (\d+)", receipt)
     assert ledger_id and rows[2]["#"] == ledger_id[1]
+
+    today = rows[0]["When (UTC)"][:10]
+    only_stows = ledger_rows(page, doc, kind="STOW", day=today)
+    assert [(r["Kind"], r["Document"]) for r in only_stows] == [("STOW", f"{doc}-S")]
 
 
 def test_a_retry_after_a_lost_answer_applies_once(open_as, site):

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pki.certinfo import describe
-from tests.browser.stack import free_port, process_gone, start_demo, stop_demo
+from tests.browser.stack import process_gone, start_demo_on_a_free_port, stop_demo
 
 pytestmark = [
     pytest.mark.e2e,
@@ -46,8 +46,8 @@ def _port_open(port: int) -> bool:
 
 def test_make_run_starts_serves_the_admin_stops_and_reuses_its_state(tmp_path):
     root = tmp_path / "run"
-    port = free_port()
-    stack = start_demo(root, port)
+    stack = start_demo_on_a_free_port(root)
+    port = stack.port
     try:
         assert stack.url == f"https://localhost:{port}/"
         assert stack.p12 == root / "admin.p12"
@@ -86,7 +86,7 @@ def test_make_run_starts_serves_the_admin_stops_and_reuses_its_state(tmp_path):
     assert not _port_open(port)
 
     ca_before = stack.ca.read_bytes()
-    again = start_demo(root, free_port())
+    again = start_demo_on_a_free_port(root)
     try:
         assert "Creating the demo CA" not in again.output()
         assert "Issuing" not in again.output()
