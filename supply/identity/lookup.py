@@ -66,8 +66,8 @@ def find_mapping(info: CertInfo) -> CertificateIdentity | None:
 
 
 def user_for(info: CertInfo) -> User | None:
-    cache = _cache()
     try:
+        cache = _cache()
         key: str | None = f"identity:{_generation(cache)}:{info.sha256}"
         user: User | None = cache.get(key)
     except OSError as exc:  # an unwritable cache directory costs speed, never correctness
