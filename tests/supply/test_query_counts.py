@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from supply.catalog.models import Allowance, Item, Location, UnitOfIssue
 from supply.inventory import services
+from supply.inventory.models import LedgerEntry, Stock
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +25,26 @@ def busy_site(site):
     bins = Location.objects.bulk_create(
         [Location(unit=site.unit, code=f"B-{n:03d}") for n in range(110)]
     )
+    pairs = list(zip(items, bins, strict=True))
+    # Rows straight in bulk (the services are tested elsewhere); these only fill pages.
+    Stock.objects.bulk_create([Stock(item=i, location=loc, on_hand=1) for i, loc in pairs])
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                kind="RECEIPT",
+                item=i,
+                to_location=loc,
+                quantity=1,
+                document_number="Q",
+                user=site.loader,
+            )
+            for i, loc in pairs
+        ]
+    )
+    Allowance.objects.bulk_create(
+        [Allowance(unit=site.unit, item=i, allowance=10, reorder_point=5) for i, _ in pairs]
+    )
     actor = services.Actor(site.loader)
-    for item, location in zip(items, bins, strict=True):
-        services.receipt(actor=actor, item=item, location=location, quantity=1, document_number="Q")
-        Allowance.objects.create(unit=site.unit, item=item, allowance=10, reorder_point=5)
     services.issue(
         actor=actor,
         item=items[0],
