@@ -46,6 +46,7 @@ WEB_ROOT = REPO_ROOT / "nginx"
 ADMIN_MARKER = "demo-admin-provisioned"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes on Linux, with its terminating NUL
 
 
 class DemoError(Exception):
@@ -470,6 +471,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if port_open(args.host, args.port):
             raise DemoError(
                 f"port {args.port}: Already in use; choose another with SUPPLY_DEMO_PORT=PORT."
+            )
+        if len(str(run.socket)) > MAX_SOCKET_PATH:
+            raise DemoError(
+                f"state directory: {run.root} is too long a path for a unix socket; "
+                "choose a shorter one with SUPPLY_DEMO_DIR=DIR."
             )
         run.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         nginx = find_nginx()

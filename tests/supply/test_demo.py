@@ -118,3 +118,20 @@ def test_make_run_refuses_a_port_in_use_with_one_line(tmp_path):
     assert done.stderr == (
         f"make run: port {port}: Already in use; choose another with SUPPLY_DEMO_PORT=PORT.\n"
     )
+
+
+def test_make_run_refuses_a_state_directory_too_long_for_its_socket(tmp_path):
+    root = tmp_path / ("d" * 110)
+    done = subprocess.run(
+        [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"make run: state directory: {root} is too long a path for a unix socket; "
+        "choose a shorter one with SUPPLY_DEMO_DIR=DIR.\n"
+    )
+    assert not root.exists(), "nothing is created before the checks pass"
