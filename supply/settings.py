@@ -177,7 +177,12 @@ REST_FRAMEWORK = {
 }
 
 # Sites reconnect late: a retried POST must still find its first response days later.
-SUPPLY_IDEMPOTENCY_TTL = timedelta(days=int(os.environ.get("SUPPLY_IDEMPOTENCY_DAYS") or 7))
+_idempotency_days = os.environ.get("SUPPLY_IDEMPOTENCY_DAYS", "").strip() or "7"
+if not _idempotency_days.isdigit() or int(_idempotency_days) < 1:
+    raise SystemExit(
+        f"SUPPLY_IDEMPOTENCY_DAYS: {_idempotency_days!r} is not a whole number of days."
+    )
+SUPPLY_IDEMPOTENCY_TTL = timedelta(days=int(_idempotency_days))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "tactical-edge supply API",

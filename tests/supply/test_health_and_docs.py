@@ -54,6 +54,11 @@ def test_readyz_is_503_until_migrations_are_applied(tmp_path: Path):
         return done.stdout.strip()
 
     assert probe() == "503 migrations pending True"
+    unreachable = {**env, "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], env=unreachable, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "503 database unreachable False", done.stderr
     supply = Path(sys.executable).with_name("supply")
     subprocess.run([str(supply), "migrate", "-v0"], env=env, check=True, timeout=120)
     assert probe() == "200 ready False"
