@@ -33,7 +33,6 @@ ISSUES_PER_CLIENT = 150
 
 
 def main() -> None:
-    print("== supply ==", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-supply-") as tmp:
         sqlite_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         _run_part("import", tmp, sqlite_url)
@@ -60,7 +59,7 @@ def _run_part(part: str, tmp: str, database_url: str) -> None:
     }
     done = subprocess.run([sys.executable, __file__, part, tmp], env=env, timeout=900, check=False)
     if done.returncode != 0:
-        print(f"supply: part {part!r} failed with exit code {done.returncode}", flush=True)
+        raise RuntimeError(f"supply benchmark part {part!r} failed (exit code {done.returncode})")
 
 
 def _create_pg_database(name: str) -> str:
