@@ -6,11 +6,11 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 whenever the process can answer; touches nothing else."""
     return JsonResponse({"status": "ok"})
@@ -25,7 +25,7 @@ def pending_migrations() -> list[str]:
 
 
 @never_cache
-@require_GET
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """200 when the database answers and every migration is applied, else 503 with the reason."""
     try:

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -74,6 +75,18 @@ class OperationViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):  # typ
     permission_classes = [HasRole]
     write_roles: tuple[str, ...] = ()
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description="Retry-safe key (1-255 visible ASCII), scoped to the user: a retry "
+                "with the same body replays the first response; another body is 422.",
+            )
+        ],
+        responses={201: serializers.LedgerEntrySerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(idempotency.HEADER)
         if key is None:

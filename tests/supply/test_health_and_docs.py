@@ -26,6 +26,8 @@ def test_healthz_and_readyz_without_credentials():
         200,
         {"status": "ready"},
     )
+    assert client.head("/supply/healthz").status_code == 200  # probes often use HEAD
+    assert client.post("/supply/healthz").status_code == 405
 
 
 PROBE = """
@@ -69,6 +71,11 @@ def test_schema_lists_the_operations(client_for):
     response = client_for("viewer").get("/supply/api/schema/", {"format": "json"})
     assert response.status_code == 200
     paths = response.json()["paths"]
+    receipt = paths["/supply/api/receipts/"]["post"]
+    assert [p["name"] for p in receipt["parameters"]] == ["Idempotency-Key"]
+    assert receipt["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/LedgerEntry"
+    }
     for path in [
         "/supply/api/receipts/",
         "/supply/api/stows/",
