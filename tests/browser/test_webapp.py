@@ -125,6 +125,7 @@ def test_a_certificate_about_to_expire_shows_a_banner(open_as, site):
         "Ask your administrator for a new one before then."
     )
     go(page, "Catalog")
+    page.locator("#catalog-count").wait_for()
     assert banner.is_visible(), "the banner stays on every page"
     screenshot(page, "catalog-expiring-certificate")
 

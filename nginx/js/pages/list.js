@@ -31,10 +31,10 @@ export function listPage(spec) {
       status.replaceChildren(
         h("p", { class: "muted", id: `${spec.id}-count` }, `${page.count} result${page.count === 1 ? "" : "s"}`),
       );
-      output.replaceChildren(
-        table(spec.caption, spec.headers, page.items.map(spec.row), spec.numeric || []),
-        pager(),
-      );
+      const rows = table(spec.caption, spec.headers, page.items.map(spec.row), spec.numeric || []);
+      // One page only: no pager to distract.
+      if (page.next || page.previous) output.replaceChildren(rows, pager());
+      else output.replaceChildren(rows);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       status.replaceChildren(message("error", err.message));
