@@ -378,6 +378,8 @@ def service_env(run: RunDir, port: int) -> dict[str, str]:
     """The environment of every `supply` and `pki` step: this run's PKI home and SQLite data."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPPLY_STATIC_ROOT")}
     origins = f"https://{SERVER_NAME}:{port},https://127.0.0.1:{port}"
+    # One person clicking around: two workers start fast and leave the laptop alone.
+    env.setdefault("SUPPLY_WORKERS", "2")
     env.update(
         PKI_HOME=str(run.pki_home),
         SUPPLY_DATA_DIR=str(run.data_dir),
