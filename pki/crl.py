@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from pki.errors import InputError
+from pki.errors import CertificateError, InputError
 from pki.home import Index, PkiHome, atomic_write
 from pki.keys import signature_hash
 
@@ -129,7 +129,10 @@ def crl_status(h: PkiHome, now: dt.datetime | None = None) -> CrlStatus | None:
         data = h.crl.read_bytes()
     except FileNotFoundError:
         return None
-    crl = x509.load_pem_x509_crl(data)
+    try:
+        crl = x509.load_pem_x509_crl(data)
+    except ValueError:
+        raise CertificateError(f"CRL: {h.crl} is not a PEM CRL; run `pki crl`.") from None
     next_update = crl.next_update_utc
     if next_update is None:  # RFC 5280 5.1.2.5: conforming issuers always set it
         return None

@@ -194,7 +194,11 @@ class Index:
             make_dir(path.parent)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
         self._db = sqlite3.connect(path, timeout=_LOCK_TIMEOUT_S, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise PkiError(f"index: {path} is not a usable SQLite database ({exc}).") from None
         self._db.execute("PRAGMA synchronous=FULL")
         if self._version() < _SCHEMA_VERSION:
             with self.write():

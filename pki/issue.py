@@ -70,9 +70,13 @@ def _sign_and_record(
     name: str,
     artifacts: Callable[[x509.Certificate], list[_Artifact]],
     index: Index | None = None,
-) -> tuple[x509.Certificate, IndexRow]:
+    supersedes: Callable[[Index], Sequence[str]] | None = None,
+) -> tuple[x509.Certificate, IndexRow, tuple[str, ...]]:
     """Sign with a fresh random serial, then, under the index's write lock, check the serial is
     unused, write the certificate and its artifacts, and insert the index row.
+
+    ``supersedes`` runs first inside that transaction: it may refuse (raise) or return serials
+    that the new certificate replaces, which are marked revoked as superseded in the same commit.
 
     The slow work (signing, .p12 encryption) happens before the lock; a serial collision (odds
     2^-159 per pair) just repeats it.
@@ -96,6 +100,7 @@ def _sign_and_record(
         with _opened(h, index) as db, db.write():
             if db.has_serial(serial):
                 continue
+            replaced = supersedes(db) if supersedes is not None else ()
             atomic_write(h.issued_cert(serial), cert.public_bytes(Encoding.PEM))
             for path, data, exclusive in files:
                 try:
@@ -104,7 +109,10 @@ def _sign_and_record(
                     raise InputError(f"out: {path} exists already.") from None
             row = index_row(cert, kind=profile.kind, name=name, key_type=keys.key_type_of(key))
             db.insert(row)
-            return cert, row
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            for old in replaced:
+                db.mark_revoked(old, now, "superseded")
+            return cert, row, tuple(replaced)
     raise PkiError("serial: Could not find an unused serial number; the index may be damaged.")
 
 
@@ -130,15 +138,20 @@ def issue_server(
     lifetime = profiles.check_days("server", days)
     kt = keys.key_type(key_type)
     ca = ca or load_ca(h, passphrase)
-    with h.index() as index:
+
+    def supersedes(index: Index) -> list[str]:
         current = index.rows(
             "WHERE kind = 'server' AND name = ? AND status = 'valid'", (canonical,)
         )
-    if current and not replace:
-        raise InputError(
-            f"name: {canonical} has a valid certificate already ({current[0].serial}); "
-            "pass --replace to supersede it."
-        )
+        if current and not replace:
+            raise InputError(
+                f"name: {canonical} has a valid certificate already ({current[0].serial}); "
+                "pass --replace to supersede it."
+            )
+        return [row.serial for row in current]
+
+    with h.index() as index:
+        supersedes(index)  # fail before generating a key; checked again under the lock
     key = kt.generate()
     subject = names.subject(canonical, org=names.organization(ca.cert.subject))
     d = h.server_dir(canonical)
@@ -151,7 +164,7 @@ def issue_server(
             (d / "fullchain.pem", pem + ca.pem, False),
         ]
 
-    cert, _ = _sign_and_record(
+    cert, _, replaced = _sign_and_record(
         h,
         ca,
         profile=profiles.SERVER,
@@ -161,19 +174,10 @@ def issue_server(
         days=lifetime,
         name=canonical,
         artifacts=artifacts,
+        supersedes=supersedes,
     )
-    if current:
-        # Only after the new files are in place: nginx is never left without a certificate.
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        with h.index() as index, index.write():
-            for old in current:
-                index.mark_revoked(old.serial, now, "superseded")
     return IssuedServer(
-        describe(cert),
-        d / "cert.pem",
-        d / "key.pem",
-        d / "fullchain.pem",
-        tuple(old.serial for old in current),
+        describe(cert), d / "cert.pem", d / "key.pem", d / "fullchain.pem", replaced
     )
 
 
@@ -238,7 +242,7 @@ def issue_user(
         )
         return [(paths["p12"], data, True)]
 
-    cert, _ = _sign_and_record(
+    cert, _, _ = _sign_and_record(
         h,
         ca,
         profile=profiles.USER_WITH_EMAIL if email else profiles.USER,

@@ -61,3 +61,20 @@ def test_index_survives_an_interrupted_transaction(home: PkiHome, ca: CreatedCA)
             "UPDATE certificates SET status = 'revoked' WHERE serial = ?", (user.info.serial,)
         )
     db.close()
+
+
+def test_damaged_index_and_crl_are_one_line_errors(home: PkiHome, ca: CreatedCA) -> None:
+    from pki.errors import PkiError
+    from pki.inventory import list_certs
+    from pki.revocation import status
+
+    home.crl.write_text("garbage")
+    with pytest.raises(PkiError) as err:
+        status(home)
+    assert str(err.value) == f"CRL: {home.crl} is not a PEM CRL; run `pki crl`."
+    home.index_path.write_bytes(b"not a database" * 100)
+    with pytest.raises(PkiError) as err:
+        list_certs(home)
+    assert str(err.value) == (
+        f"index: {home.index_path} is not a usable SQLite database (file is not a database)."
+    )
