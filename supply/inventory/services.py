@@ -64,8 +64,9 @@ class _Locked:
 def _lock_stock(
     item: Item, locations: Iterable[Location], *, create: Location | None = None
 ) -> dict[int, _Locked]:
-    """Lock the stock rows of `item` at `locations` (by location id, in id order), first making
-    the row at `create` exist when it does not yet. Sources are never created: no row, no stock."""
+    """Lock the existing stock rows of `item` at `locations` (in location id order); then, when
+    the row at `create` does not exist yet, insert and lock it too. Sources are never created: no
+    row, no stock."""
     location_ids = sorted({loc.pk for loc in locations})
     rows = _select_for_update(item, location_ids)
     if create is not None and create.pk not in rows:
