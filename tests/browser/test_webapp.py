@@ -11,12 +11,13 @@ import pytest
 
 from supply.inventory.demo import BINS, CUSTOMER_UNIT, DEMO_UNIT, RECEIVING
 from tests.browser.conftest import screenshot
+from tests.browser.stack import BIN, run
 
 pytestmark = pytest.mark.browser
 
 UNIT = DEMO_UNIT[0]
 CUSTOMER = CUSTOMER_UNIT[0]
-BIN = BINS[1]
+SHELF = BINS[1]
 NSN = "6545009220000"  # in the demo catalog; the tests only count changes, never totals
 
 
@@ -164,6 +165,36 @@ def test_catalog_search_and_reorder_report_show_what_the_api_says(open_as, site)
     screenshot(page, "below-reorder-point")
 
 
+def test_the_pager_walks_a_long_catalog(open_as, site, tmp_path):
+    rows = [f"99{n:011d},T1,Pager widget {n},Widget number {n},1.00,EA,D" for n in range(60)]
+    csv = tmp_path / "widgets.csv"
+    csv.write_text("NSN,rep_office,common_name,Description,Price,UI,AAC\n" + "\n".join(rows) + "\n")
+    run([str(BIN / "supply"), "import-catalog", str(csv)], site.stack.env)
+
+    page = open_as(site.viewer)
+    go(page, "Catalog")
+    page.locator("#catalog-count").wait_for()
+    page.locator("#catalog form").get_by_label("Search").fill("Pager widget")
+    with page.expect_response(lambda r: "search=Pager" in r.url):
+        page.locator("#catalog form").get_by_role("button", name="Show").click()
+    page.locator("#catalog-count").wait_for()
+    assert page.locator("#catalog-count").inner_text() == "60 results"
+    first = page.locator("#catalog tbody tr td:first-child").all_inner_texts()
+    previous = page.get_by_role("button", name="← Previous page")
+    assert previous.is_disabled()
+    with page.expect_response(lambda r: "page=2" in r.url):
+        page.get_by_role("button", name="Next page →").click()
+    page.locator("#catalog-count").wait_for()
+    second = page.locator("#catalog tbody tr td:first-child").all_inner_texts()
+    assert len(first) + len(second) == 60
+    assert sorted(first + second) == sorted(row.split(",")[0] for row in rows)
+    assert page.get_by_role("button", name="Next page →").is_disabled()
+    with page.expect_response(lambda r: "search=Pager" in r.url):
+        previous.click()
+    page.locator("#catalog-count").wait_for()
+    assert page.locator("#catalog tbody tr td:first-child").all_inner_texts() == first
+
+
 def test_every_form_control_has_a_label(open_as, site):
     page = open_as(site.clerk)
     for link in ("Catalog", "Stock", "Receipt", "Stow", "Issue", "Ledger", "Below reorder point"):
@@ -201,7 +232,7 @@ def test_keyboard_reaches_the_skip_link_then_the_navigation(open_as, site):
 def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
     page = open_as(site.clerk)
     doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
-    before = {RECEIVING: on_hand(page, RECEIVING), BIN: on_hand(page, BIN)}
+    before = {RECEIVING: on_hand(page, RECEIVING), SHELF: on_hand(page, SHELF)}
 
     fill_operation(page, "receipt", {"nsn": NSN, "location": RECEIVING, "quantity": "7"})
     page.locator("#receipt-form [name=document_number]").fill(f"{doc}-R")
@@ -213,20 +244,20 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
     fill_operation(
         page,
         "stow",
-        {"nsn": NSN, "from_location": RECEIVING, "to_location": BIN, "quantity": "5"},
+        {"nsn": NSN, "from_location": RECEIVING, "to_location": SHELF, "quantity": "5"},
     )
     page.locator("#stow-form [name=document_number]").fill(f"{doc}-S")
     assert submit(page, "stow").startswith(f"Stow recorded: 5 × {NSN}, document {doc}-S")
 
     fill_operation(
-        page, "issue", {"nsn": NSN, "location": BIN, "customer_unit": CUSTOMER, "quantity": "3"}
+        page, "issue", {"nsn": NSN, "location": SHELF, "customer_unit": CUSTOMER, "quantity": "3"}
     )
     page.locator("#issue-form [name=document_number]").fill(f"{doc}-I")
     assert submit(page, "issue").startswith(f"Issue recorded: 3 × {NSN}, document {doc}-I")
     screenshot(page, "issue-recorded")
 
     assert on_hand(page, RECEIVING) == before[RECEIVING] + 7 - 5
-    assert on_hand(page, BIN) == before[BIN] + 5 - 3
+    assert on_hand(page, SHELF) == before[SHELF] + 5 - 3
     rows = ledger_rows(page, doc)
     screenshot(page, "ledger-after-operations")
     assert [(r["Kind"], r["Document"], r["Qty"]) for r in rows] == [
@@ -235,8 +266,8 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
         ("RECEIPT", f"{doc}-R", "7"),
     ]
     assert [(r["From"], r["To"], r["Customer"]) for r in rows] == [
-        (f"{UNIT}/{BIN}", "", CUSTOMER),
-        (f"{UNIT}/{RECEIVING}", f"{UNIT}/{BIN}", ""),
+        (f"{UNIT}/{SHELF}", "", CUSTOMER),
+        (f"{UNIT}/{RECEIVING}", f"{UNIT}/{SHELF}", ""),
         ("", f"{UNIT}/{RECEIVING}", ""),
     ]
     ledger_id = re.search(r"ledger entry (\d+)", receipt)
@@ -324,10 +355,10 @@ def test_validation_and_conflicts_are_explained(open_as, site):
     assert page.locator(f"#{described[-1]}").inner_text() == "NSN must be exactly 13 digits."
 
     # More than on hand: the service refuses (409) and the page shows the service's own words.
-    held = on_hand(page, BIN)
+    held = on_hand(page, SHELF)
     doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
     body = {
-        "unit": UNIT, "nsn": NSN, "location": BIN, "customer_unit": CUSTOMER,
+        "unit": UNIT, "nsn": NSN, "location": SHELF, "customer_unit": CUSTOMER,
         "quantity": held + 1000, "document_number": doc,
     }  # fmt: skip
     fill_operation(
@@ -340,7 +371,7 @@ def test_validation_and_conflicts_are_explained(open_as, site):
     assert refused["status"] == 409
     assert shown == refused["body"]["detail"]  # type: ignore[index]
     screenshot(page, "issue-conflict")
-    assert on_hand(page, BIN) == held
+    assert on_hand(page, SHELF) == held
     assert ledger_rows(page, doc) == []
 
 
