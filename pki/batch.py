@@ -22,7 +22,7 @@ from pki.secrets import generate_password
 COLUMNS = ("full_name", "email", "org_unit")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UserRow:
     line: int
     full_name: str
@@ -30,7 +30,7 @@ class UserRow:
     org_unit: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RowResult:
     row: UserRow
     issued: IssuedUser | None = None

@@ -23,7 +23,7 @@ from pki.keys import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LoadedCA:
     """The CA certificate with its decrypted key, ready to sign."""
 
@@ -39,7 +39,7 @@ class LoadedCA:
         return self.cert.public_bytes(Encoding.PEM)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CreatedCA:
     info: CertInfo
     cert_path: Path

@@ -55,7 +55,7 @@ def check_crl_days(days: int | None) -> int:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CrlInfo:
     path: Path
     number: int
@@ -101,7 +101,7 @@ def publish(h: PkiHome, ca: LoadedCA, index: Index, *, days: int | None) -> CrlI
     return CrlInfo(h.crl, number, now, now + dt.timedelta(days=lifetime), len(rows))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CrlStatus:
     next_update: dt.datetime
     expired: bool

@@ -94,7 +94,7 @@ def atomic_write(
     return path
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IndexRow:
     """One issued certificate as the index knows it (``pki list`` reads only these)."""
 
@@ -277,7 +277,7 @@ class Index:
         return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PkiHome:
     """The paths of one PKI home. Cheap to build; nothing touches the disk until asked."""
 

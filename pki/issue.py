@@ -21,7 +21,7 @@ from pki.inventory import index_row
 _SERIAL_ATTEMPTS = 5
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IssuedServer:
     info: CertInfo
     cert_path: Path
@@ -30,7 +30,7 @@ class IssuedServer:
     superseded: tuple[str, ...] = ()  # serials revoked by --replace
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IssuedUser:
     info: CertInfo
     cert_path: Path  # issued/<SERIAL>.pem

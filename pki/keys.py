@@ -21,7 +21,7 @@ DEFAULT_KEY_TYPE = "ec-p256"
 MIN_SECRET_LENGTH = 8
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class KeyType:
     name: str
     curve: type[ec.EllipticCurve] | None = None

@@ -27,7 +27,7 @@ from pki.keys import PrivateKey, PublicKey, signature_hash
 BACKDATE = dt.timedelta(hours=1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Profile:
     kind: str
     is_ca: bool
@@ -58,7 +58,7 @@ def _key_usage(profile: Profile, public_key: PublicKey) -> x509.KeyUsage:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Issuer:
     """Who signs: the CA's name, key and SKI (for a self-signed CA, the subject's own)."""
 

@@ -22,7 +22,7 @@ _ALPHABET = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"
 _GROUPS, _GROUP_LEN = 5, 5  # 25 characters of a 50-letter alphabet: about 141 bits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Secret:
     value: bytes
     generated: bool = False
