@@ -24,6 +24,7 @@ the documented interfaces. Ctrl-C (SIGINT) or SIGTERM stops nginx and gunicorn a
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import secrets
 import shutil
@@ -224,8 +225,10 @@ def prepare_service(run: RunDir, env: dict[str, str]) -> None:
     run_step("supply migrate", [supply, "migrate", "--noinput"], env)
     say("Loading the demo catalog and stock ...")
     run_step("supply load-demo", [supply, "load-demo"], env)
+    # The marker names the .p12 that was provisioned, so a re-issued admin file is mapped again.
     marker = run.data_dir / ADMIN_MARKER
-    if not marker.exists():
+    provisioned = hashlib.sha256(run.admin_p12.read_bytes()).hexdigest()
+    if not marker.exists() or marker.read_text(encoding="utf-8").strip() != provisioned:
         say("Provisioning the admin ...")
         run_step(
             "supply provision-admin",
@@ -235,7 +238,7 @@ def prepare_service(run: RunDir, env: dict[str, str]) -> None:
             ],
             env,
         )  # fmt: skip
-        marker.write_text("yes\n", encoding="utf-8")
+        marker.write_text(provisioned + "\n", encoding="utf-8")
     run_step("supply collectstatic", [supply, "collectstatic", "--noinput"], env)
 
 
