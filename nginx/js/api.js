@@ -61,9 +61,10 @@ function statusText(status) {
 /**
  * fetch() a path under the API. Returns the parsed JSON body; throws ApiError on any non-2xx
  * with the server's message, or with status 0 when the network failed (the request may or may
- * not have arrived: retry with the same Idempotency-Key).
+ * not have arrived: retry with the same Idempotency-Key). When `meta` is given, meta.replayed
+ * tells whether the service replayed an earlier answer to the same Idempotency-Key.
  */
-export async function request(path, { method = "GET", body, idempotencyKey, params } = {}) {
+export async function request(path, { method = "GET", body, idempotencyKey, params, meta } = {}) {
   const url = new URL(path.startsWith("/") ? path : API + path, window.location.origin);
   if (params) {
     for (const [k, v] of Object.entries(params)) {
@@ -91,6 +92,7 @@ export async function request(path, { method = "GET", body, idempotencyKey, para
   } catch (err) {
     throw new ApiError(0, `The network failed (${err.message}).`);
   }
+  if (meta) meta.replayed = response.headers.get("Idempotent-Replayed") === "true";
   const type = response.headers.get("Content-Type") || "";
   let data = null;
   if (response.status !== 204) {

@@ -157,9 +157,11 @@ export function operationPage(op, session) {
     result.replaceChildren(message("info", "Sending…"));
     const body = payload(values);
     try {
-      const data = await request(spec.path, { method: "POST", body, idempotencyKey: form.dataset.idempotencyKey });
+      const meta = {};
+      const data = await request(spec.path, { method: "POST", body, idempotencyKey: form.dataset.idempotencyKey, meta });
       delete form.dataset.idempotencyKey;
-      result.replaceChildren(message("ok", describeSuccess(op, body, data)));
+      const replayed = meta.replayed ? " It had already arrived: recorded once." : "";
+      result.replaceChildren(message("ok", describeSuccess(op, body, data) + replayed));
       form.querySelector('[name="quantity"]').value = "";
       form.querySelector('[name="document_number"]').value = "";
     } catch (err) {
