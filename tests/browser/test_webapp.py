@@ -324,6 +324,43 @@ def test_a_retry_after_a_lost_answer_applies_once(open_as, site):
     assert [r["Qty"] for r in ledger_rows(page, doc)] == ["4"]
 
 
+def test_the_same_values_after_a_reload_are_the_same_submission(open_as, site):
+    """The answer is lost and the person reloads the page and types the same receipt again: the
+    tab kept the pending key with its body, so the service recognises the retry."""
+    page = open_as(site.clerk)
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    values = {"nsn": NSN, "location": RECEIVING, "quantity": "6", "document_number": doc}
+    before = on_hand(page, RECEIVING)
+    keys: list[str] = []
+
+    def lose_answer(route):
+        keys.append(route.request.headers["idempotency-key"])
+        assert route.fetch().status == 201
+        route.abort("connectionreset")
+
+    page.route("**/supply/api/receipts/", lose_answer)
+    fill_operation(page, "receipt", values)
+    assert submit(page, "receipt").startswith("The network failed (")
+    page.unroute("**/supply/api/receipts/")
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    page.on(
+        "request",
+        lambda r: keys.append(r.headers["idempotency-key"]) if r.method == "POST" else None,
+    )
+    fill_operation(page, "receipt", values)
+    assert submit(page, "receipt").endswith("It had already arrived: recorded once.")
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert on_hand(page, RECEIVING) == before + 6
+
+    # Answered: the same values once more are a new receipt, with a new key.
+    fill_operation(page, "receipt", values)
+    assert submit(page, "receipt").startswith(f"Receipt recorded: 6 × {NSN}, document {doc} (")
+    assert len(keys) == 3 and keys[2] != keys[0]
+    assert [r["Qty"] for r in ledger_rows(page, doc)] == ["6", "6"]
+
+
 def test_double_click_sends_one_request(open_as, site):
     page = open_as(site.clerk)
     doc = f"BT-{uuid.uuid4().hex[:8].upper()}"

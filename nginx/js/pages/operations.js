@@ -1,6 +1,7 @@
-// Receipt, stow and issue forms. Each submission carries an Idempotency-Key that is kept until the
-// service has answered it, so a double click or a retry after a network failure applies once; any
-// change to the form starts a new submission with a new key.
+// Receipt, stow and issue forms. Each submission carries an Idempotency-Key that is kept (in this
+// tab's sessionStorage, with the request body) until the service has answered it: a double click,
+// a retry after a network failure, even a reload and the same values typed again, apply once.
+// Different values are a different submission with a new key.
 
 import { request, newKey, ApiError } from "../api.js";
 import { h, field, option, message } from "../dom.js";
@@ -95,6 +96,27 @@ function payload(values) {
   return { ...values, quantity: Number(values.quantity), document_number: values.document_number.trim() };
 }
 
+/** The key of this submission: the pending one when the same body is sent again, else a new one. */
+function pendingKey(op, body) {
+  const slot = `supply.pending.${op}`;
+  const text = JSON.stringify(body);
+  let pending = null;
+  try {
+    pending = JSON.parse(sessionStorage.getItem(slot) || "null");
+  } catch {
+    pending = null;
+  }
+  if (pending?.body === text && typeof pending.key === "string") return pending.key;
+  const key = newKey();
+  sessionStorage.setItem(slot, JSON.stringify({ key, body: text }));
+  return key;
+}
+
+/** The service answered: the next submission, even with the same values, is a new one. */
+function settle(op) {
+  sessionStorage.removeItem(`supply.pending.${op}`);
+}
+
 function showFieldErrors(form, errors) {
   for (const slot of form.querySelectorAll(".field-error")) slot.textContent = "";
   for (const control of form.querySelectorAll("[name]")) control.removeAttribute("aria-invalid");
@@ -135,11 +157,6 @@ export function operationPage(op, session) {
     if (select) fillLocations(select, "");
   }
 
-  form.addEventListener("input", () => {
-    // Different values are a different request: it must not replay the previous answer.
-    delete form.dataset.idempotencyKey;
-  });
-
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!allowed || form.dataset.busy) return;
@@ -151,23 +168,26 @@ export function operationPage(op, session) {
       form.querySelector("[aria-invalid=true]")?.focus();
       return;
     }
-    form.dataset.idempotencyKey ||= newKey();
+    const body = payload(values);
+    const key = pendingKey(op, body);
     form.dataset.busy = "1";
     submit.disabled = true;
     result.replaceChildren(message("info", "Sending…"));
-    const body = payload(values);
     try {
       const meta = {};
-      const data = await request(spec.path, { method: "POST", body, idempotencyKey: form.dataset.idempotencyKey, meta });
-      delete form.dataset.idempotencyKey;
+      const data = await request(spec.path, { method: "POST", body, idempotencyKey: key, meta });
+      settle(op);
       const replayed = meta.replayed ? " It had already arrived: recorded once." : "";
       result.replaceChildren(message("ok", describeSuccess(op, body, data) + replayed));
       form.querySelector('[name="quantity"]').value = "";
       form.querySelector('[name="document_number"]').value = "";
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
+      const unanswered = err.status === 0 || err.status >= 500;
+      // A refusal (4xx) applied nothing; an unanswered request may have: keep its key for the retry.
+      if (!unanswered) settle(op);
       showFieldErrors(form, err.fieldErrors);
-      const retry = err.status === 0 || err.status >= 500 ? " Press the button again to retry: it will not be applied twice." : "";
+      const retry = unanswered ? " Press the button again to retry: it will not be applied twice." : "";
       result.replaceChildren(message("error", `${err.message}${retry}`));
     } finally {
       delete form.dataset.busy;
