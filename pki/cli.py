@@ -5,8 +5,6 @@ to ``_COMMAND_MODULES``, or, for a module that is slow to import, add one line t
 ``_LAZY_COMMANDS``.
 """
 
-from __future__ import annotations
-
 import importlib
 from pathlib import Path
 from typing import Annotated, Any

@@ -1,7 +1,5 @@
 """What every command needs: the PKI home from the root callback, secrets, warnings."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable
 from pathlib import Path

@@ -1,7 +1,5 @@
 """``pki init-ca``."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``pki list`` and ``pki show``."""
 
-from __future__ import annotations
-
 import datetime as dt
 import json
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +15,7 @@ if TYPE_CHECKING:
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")]
 
 
-def _status(row: IndexRow, now: dt.datetime) -> str:
+def _status(row: "IndexRow", now: dt.datetime) -> str:
     if row.status == "revoked":
         return "revoked"
     return "expired" if row.not_after <= now else "valid"
@@ -56,7 +54,7 @@ def list_certs(
         typer.echo("  ".join([*cells, line[4]]))
 
 
-def _show_json(row: IndexRow, info: CertInfo) -> dict[str, object]:
+def _show_json(row: "IndexRow", info: "CertInfo") -> dict[str, object]:
     data = row.to_json()
     # The certificate file is the authority; the index row adds status and bookkeeping.
     data.update(

@@ -1,7 +1,5 @@
 """``pki issue-server`` and ``pki issue-user`` (one user, or many with ``--from``)."""
 
-from __future__ import annotations
-
 import datetime as dt
 import os
 import sys
@@ -142,7 +140,7 @@ def issue_user(
 
 
 def _issue_batch(
-    h: PkiHome,
+    h: "PkiHome",
     csv_path: Path,
     out_dir: Path | None,
     legacy: bool,

@@ -1,7 +1,5 @@
 """``pki revoke`` and ``pki crl``."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
