@@ -262,16 +262,16 @@ def _batch(tmp: Path, ca: LoadedCA) -> float:
     return floor / USERS
 
 
+def _run(argv: list[str], env: dict[str, str] | None = None) -> float:
+    return _timed(
+        lambda: subprocess.run(
+            argv, env=env, check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL
+        )
+    )
+
+
 def _single(tmp: Path, per_user_floor: float) -> None:
     print("one `pki issue-user` process")
-    bare = statistics.median(
-        _timed(
-            lambda: subprocess.run(
-                [sys.executable, "-c", "import typer, cryptography.x509"], check=True, timeout=60
-            )
-        )
-        for _ in range(SINGLE_RUNS)
-    )
     env = {
         **os.environ,
         "PKI_HOME": str(tmp / "home"),
@@ -280,27 +280,16 @@ def _single(tmp: Path, per_user_floor: float) -> None:
     }
     pki_exe = Path(sys.executable).with_name("pki")
     cmd = [str(pki_exe)] if pki_exe.exists() else [sys.executable, "-m", "pki.cli"]
-    one = statistics.median(
-        _timed(
-            lambda i=i: subprocess.run(  # type: ignore[misc]
-                [*cmd, "issue-user", f"Single {i}"],
-                env=env,
-                check=True,
-                capture_output=True,
-                timeout=60,
-                stdin=subprocess.DEVNULL,
-            )
-        )
-        for i in range(SINGLE_RUNS)
-    )
-    # For reading the ratio: what any Typer command costs before doing anything (Typer >= 0.29
-    # imports pydantic to coerce parameters when a command runs).
-    minimal = statistics.median(
-        _timed(
-            lambda: subprocess.run([sys.executable, "-c", _MINIMAL_TYPER], check=True, timeout=60)
-        )
-        for _ in range(SINGLE_RUNS)
-    )
+    bares: list[float] = []
+    ones: list[float] = []
+    minimals: list[float] = []
+    # Interleaved, so that load from other processes hits all three alike; medians.
+    for i in range(SINGLE_RUNS):
+        bares.append(_run([sys.executable, "-c", "import typer, cryptography.x509"]))
+        ones.append(_run([*cmd, "issue-user", f"Single {i}"], env))
+        # For reading the ratio: what any Typer command costs before doing anything.
+        minimals.append(_run([sys.executable, "-c", _MINIMAL_TYPER]))
+    bare, one, minimal = (statistics.median(x) for x in (bares, ones, minimals))
     baseline = bare + per_user_floor
     _line('python -c "import typer, cryptography.x509"', bare, f"median of {SINGLE_RUNS}")
     _line("+ one certificate in-process (floor)", per_user_floor)
