@@ -1,9 +1,11 @@
 """Shared pytest hooks: tests marked `postgres` skip, with a reason, when the database is not
-PostgreSQL (the SQLite pass of `make test` deselects them anyway)."""
+PostgreSQL (the SQLite pass of `make test` deselects them anyway); under CI a skip is a failure,
+because .ci/run installs and starts everything the tests need."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 
 import pytest
 
@@ -40,3 +42,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     test = database.setdefault("TEST", {})
     base = test.get("NAME") or f"test_{database['NAME']}"
     test["NAME"] = f"{base}_{os.getpid()}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where nothing may be missing: {report.longrepr}"
+    return report
