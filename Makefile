@@ -32,7 +32,7 @@ test-postgres: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy pki supply tests
+	$(VENV)/bin/mypy pki supply tests docker/healthcheck.py
 
 bench: install
 	$(PY) -m tests.bench
