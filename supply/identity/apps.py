@@ -16,7 +16,7 @@ class IdentityConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from supply.identity import lookup
+        from supply.identity import lookup, schema  # noqa: F401  (schema registers itself)
         from supply.identity.models import CertificateIdentity
 
         user_model = get_user_model()
