@@ -45,13 +45,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     SUPPLY_DATA_DIR=/var/lib/supply \
     SUPPLY_STATIC_ROOT=/opt/supply/static \
     PKI_HOME=/pki \
-    SUPPLY_BIND=0.0.0.0:8000 \
-    GUNICORN_CMD_ARGS=--no-control-socket
+    SUPPLY_BIND=0.0.0.0:8000
 USER ${APP_UID}:${APP_GID}
 WORKDIR /var/lib/supply
 EXPOSE 8000
-# gunicorn >= 25 opens a control socket in $HOME by default; the root file system is read-only and
-# nobody runs gunicornc in a container, so GUNICORN_CMD_ARGS above turns it off.
 # gunicorn's arbiter stops its workers gracefully on SIGTERM (it is PID 1 after the entrypoint's exec).
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["supply-healthcheck"]

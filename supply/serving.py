@@ -49,5 +49,8 @@ def gunicorn_argv(bind: str, workers: int | None = None) -> list[str]:
         # nginx on the same host is the only client; trust its X-Forwarded-* only from loopback.
         "--forwarded-allow-ips",
         "127.0.0.1,::1",
+        # The control socket would live in $HOME/.gunicorn: shared by every instance on a host,
+        # and unwritable in a read-only container. Nothing here uses it.
+        "--no-control-socket",
         "supply.wsgi:application",
     ]

@@ -85,8 +85,6 @@ def supply_env(tmp_path: Path, pki_home: Path, bind: str) -> dict[str, str]:
         SUPPLY_BIND=bind,
         SUPPLY_WORKERS="2",
         PKI_HOME=str(pki_home),
-        # As in the image: no gunicorn control socket in a shared $HOME.
-        GUNICORN_CMD_ARGS="--no-control-socket",
     )
 
 
