@@ -3,7 +3,7 @@ and appends its ledger row; every caller (API, commands, demo) goes through here
 
 Concurrency (PostgreSQL): the stock rows an operation touches are locked with SELECT ... FOR UPDATE
 in one fixed order (item id, location id), so two stows crossing between the same bins wait for
-each other instead of deadlocking; a missing destination row is then inserted
+each other instead of deadlocking (an issue touches one row, so its conditional UPDATE is its lock); a missing destination row is then inserted
 (INSERT ... ON CONFLICT DO NOTHING) and locked. Decrements are conditional UPDATEs
 (`on_hand >= quantity`) on top of the lock, and the CHECK constraint `on_hand >= 0` is the last
 line. On SQLite the settings open write transactions with BEGIN IMMEDIATE, which serializes
@@ -108,6 +108,20 @@ def _take(row: _Locked | None, item: Item, location: Location, quantity: int) ->
     row.on_hand -= quantity
 
 
+def _take_one(item: Item, location: Location, quantity: int) -> None:
+    """Take from a single row with one conditional UPDATE and no SELECT ... FOR UPDATE first: the
+    UPDATE locks the row itself, and PostgreSQL (READ COMMITTED) re-evaluates `on_hand >= quantity`
+    on the newest row version after waiting for a concurrent writer, so it can neither lose an
+    update nor go negative. One lock means no lock-ordering question either."""
+    stock = Stock.objects.filter(item_id=item.pk, location_id=location.pk)
+    if not stock.filter(on_hand__gte=quantity).update(on_hand=F("on_hand") - quantity):
+        on_hand = stock.values_list("on_hand", flat=True).first() or 0
+        raise InsufficientStock(
+            f"insufficient stock: {on_hand} of {item.nsn} on hand at {location}, "
+            f"{quantity} requested."
+        )
+
+
 def _entry(actor: Actor, **fields: object) -> LedgerEntry:
     return LedgerEntry.objects.create(user=actor.user, subject_dn=actor.subject_dn, **fields)
 
@@ -177,8 +191,7 @@ def issue(
     quantity = _check_quantity(quantity)
     document_number = _check_document_number(document_number)
     with transaction.atomic():
-        rows = _lock_stock(item, [location])
-        _take(rows.get(location.pk), item, location, quantity)
+        _take_one(item, location, quantity)
         return _entry(
             actor,
             kind=LedgerEntry.Kind.ISSUE,
