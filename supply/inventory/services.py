@@ -3,11 +3,11 @@ and appends its ledger row; every caller (API, commands, demo) goes through here
 
 Concurrency (PostgreSQL): the stock rows an operation touches are locked with SELECT ... FOR UPDATE
 in one fixed order (item id, location id), so two stows crossing between the same bins wait for
-each other instead of deadlocking (an issue touches one row, so its conditional UPDATE is its lock); a missing destination row is then inserted
+each other instead of deadlocking; a missing destination row is then inserted
 (INSERT ... ON CONFLICT DO NOTHING) and locked. Decrements are conditional UPDATEs
-(`on_hand >= quantity`) on top of the lock, and the CHECK constraint `on_hand >= 0` is the last
-line. On SQLite the settings open write transactions with BEGIN IMMEDIATE, which serializes
-writers.
+(`on_hand >= quantity`) on top of the lock; an issue touches one row, so its conditional UPDATE is
+the lock. The CHECK constraint `on_hand >= 0` is the last line. On SQLite the settings open write
+transactions with BEGIN IMMEDIATE, which serializes writers.
 """
 
 from __future__ import annotations
