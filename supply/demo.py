@@ -151,25 +151,44 @@ def run_step(what: str, argv: Sequence[str], env: dict[str, str]) -> str:
 # --- nginx on this machine -------------------------------------------------------------------
 
 
+NGINX_HINT = (
+    "nginx: Not installed; install it with `sudo apt-get install -y nginx` (Debian/Ubuntu), "
+    "`sudo dnf install nginx` (Fedora) or `brew install nginx` (macOS)."
+)
+
+
+def nginx_search_path() -> str:
+    """Where to look for nginx: $SUPPLY_DEMO_NGINX_PATH when set (a PATH-style list), else $PATH
+    and the sbin directories a non-root $PATH often lacks."""
+    override = os.environ.get("SUPPLY_DEMO_NGINX_PATH")
+    if override is not None:
+        return override
+    return os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+
+
+def may_install_nginx() -> bool:
+    """apt-get only as root, with apt-get present, and unless SUPPLY_DEMO_NO_INSTALL=1 forbids it
+    (a machine whose packages someone else manages; the tests of the missing-nginx path)."""
+    if os.environ.get("SUPPLY_DEMO_NO_INSTALL") == "1":
+        return False
+    return os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
 def find_nginx() -> str:
-    """The nginx binary; installed with apt-get when missing and we are root on Debian/Ubuntu."""
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    """The nginx binary; installed with apt-get when missing and we may (see may_install_nginx)."""
+    found = shutil.which("nginx", path=nginx_search_path())
     if found:
         return found
-    hint = (
-        "nginx: Not installed; install it with `sudo apt-get install -y nginx` (Debian/Ubuntu), "
-        "`sudo dnf install nginx` (Fedora) or `brew install nginx` (macOS)."
-    )
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise DemoError(hint)
+    if not may_install_nginx():
+        raise DemoError(NGINX_HINT)
     say("nginx is not installed; installing it with apt-get (root) ...")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "nginx"]):
-        if subprocess.run(argv, env=env, check=False).returncode != 0:
-            raise DemoError(hint)
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+        if subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, check=False).returncode != 0:
+            raise DemoError(f"apt-get {argv[1]} failed. {NGINX_HINT}")
+    found = shutil.which("nginx", path=nginx_search_path())
     if not found:
-        raise DemoError(hint)
+        raise DemoError(NGINX_HINT)
     return found
 
 
@@ -482,8 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"state directory: {run.root} is too long a path for a unix socket; "
                 "choose a shorter one with SUPPLY_DEMO_DIR=DIR."
             )
+        nginx = find_nginx()  # before anything is created: a missing nginx leaves no trace
         run.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        nginx = find_nginx()
         env = service_env(run, args.port)
         password = ensure_pki(run, env)
         prepare_service(run, env)

@@ -12,12 +12,13 @@ import socket
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pki.certinfo import describe
-from tests.browser.stack import process_gone, start_demo_on_a_free_port, stop_demo
+from tests.browser.stack import free_port, process_gone, start_demo_on_a_free_port, stop_demo
 
 pytestmark = [
     pytest.mark.e2e,
@@ -135,3 +136,70 @@ def test_make_run_refuses_a_state_directory_too_long_for_its_socket(tmp_path):
         "choose a shorter one with SUPPLY_DEMO_DIR=DIR.\n"
     )
     assert not root.exists(), "nothing is created before the checks pass"
+
+
+def _demo_without_nginx(
+    root: Path, port: int, search_path: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`make run` on a machine where nginx is nowhere on ``search_path``."""
+    return subprocess.run(
+        [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", str(port)],
+        env={**os.environ, "SUPPLY_DEMO_NGINX_PATH": str(search_path), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+NGINX_HINT = (
+    "nginx: Not installed; install it with `sudo apt-get install -y nginx` (Debian/Ubuntu), "
+    "`sudo dnf install nginx` (Fedora) or `brew install nginx` (macOS)."
+)
+
+
+def test_make_run_without_nginx_says_how_to_install_it_and_starts_nothing(tmp_path):
+    empty = tmp_path / "no-nginx-here"
+    empty.mkdir()
+    root = tmp_path / "run"
+    done = _demo_without_nginx(root, free_port(), empty, SUPPLY_DEMO_NO_INSTALL="1")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == f"make run: {NGINX_HINT}\n"
+    assert not root.exists(), "no PKI, database or process before nginx is there"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the demo installs nginx only as root")
+def test_make_run_as_root_tries_apt_get_then_says_how_to_install_nginx(tmp_path):
+    """A stand-in apt-get (first on PATH) records its calls and installs nothing: the real
+    system is never touched, and the demo still ends with the hint."""
+    fake_bin, calls = tmp_path / "bin", tmp_path / "apt-get.calls"
+    fake_bin.mkdir()
+    apt_get = fake_bin / "apt-get"
+    apt_get.write_text(f'#!/bin/sh\necho "$DEBIAN_FRONTEND $*" >> {calls}\n')
+    apt_get.chmod(0o755)
+    root = tmp_path / "run"
+    done = _demo_without_nginx(
+        root,
+        free_port(),
+        tmp_path / "no-nginx-here",
+        PATH=f"{fake_bin}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert done.returncode == 1
+    assert done.stdout == "nginx is not installed; installing it with apt-get (root) ...\n"
+    assert done.stderr == f"make run: {NGINX_HINT}\n"
+    assert calls.read_text().splitlines() == [
+        "noninteractive update -qq",
+        "noninteractive install -y -qq nginx",
+    ]
+    assert not root.exists()
+
+    apt_get.write_text("#!/bin/sh\nexit 100\n")
+    failed = _demo_without_nginx(
+        root,
+        free_port(),
+        tmp_path / "no-nginx-here",
+        PATH=f"{fake_bin}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert failed.returncode == 1
+    assert failed.stderr == f"make run: apt-get update failed. {NGINX_HINT}\n"
