@@ -38,6 +38,7 @@ class IssuedUser:
     p12_path: Path | None = None
     key_path: Path | None = None  # PEM export only: PKCS#8 encrypted with the password
     legacy: bool = False
+    pem_path: Path | None = None  # PEM export only: the certificate followed by the CA's
 
 
 # A file to write once the serial is known and the index is locked: (path, bytes, exclusive).
@@ -261,4 +262,5 @@ def issue_user(
         p12_path=paths.get("p12"),
         key_path=paths.get("key"),
         legacy=legacy,
+        pem_path=paths.get("cert"),
     )

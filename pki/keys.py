@@ -19,6 +19,11 @@ PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 DEFAULT_KEY_TYPE = "ec-p256"
 MIN_SECRET_LENGTH = 8
+# The library writes encrypted PKCS#8 only as PBES2 with PBKDF2-HMAC-SHA256 at a fixed 2048
+# iterations (RFC 8018 section 6.2; cryptography offers no stronger PKCS#8 encoding), so the CA
+# passphrase itself must carry the strength an offline guesser faces: 16 characters, about 100
+# bits when random. See docs/pki.md, "The CA key at rest".
+MIN_CA_PASSPHRASE_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -68,14 +73,19 @@ def signature_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384:
     return hashes.SHA256()
 
 
-def check_secret(secret: bytes, what: str) -> bytes:
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise PassphraseError(f"{what}: Too short; use at least {MIN_SECRET_LENGTH} characters.")
+def check_secret(secret: bytes, what: str, minimum: int = MIN_SECRET_LENGTH) -> bytes:
+    """``secret`` when it has at least ``minimum`` characters (UTF-8), else PassphraseError."""
+    if len(secret.decode("utf-8", "replace")) < minimum:
+        raise PassphraseError(f"{what}: Too short; use at least {minimum} characters.")
     return secret
 
 
 def encrypted_pem(key: PrivateKey, passphrase: bytes) -> bytes:
-    """PKCS#8 PEM encrypted with the best algorithm the library offers (AES-256-CBC, PBKDF2)."""
+    """PKCS#8 PEM encrypted with the best the library offers: PBES2, AES-256-CBC, PBKDF2-SHA256.
+
+    The 2048 PBKDF2 iterations are fixed by cryptography; ``load_encrypted_pem`` also reads keys
+    an operator re-encrypted with openssl at a higher count or with scrypt (RFC 7914).
+    """
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -133,7 +133,7 @@ def issue_user(
         encoding = "legacy 3DES/SHA-1" if legacy else "AES-256/PBKDF2"
         typer.echo(f"  .p12:        {issued.p12_path} ({encoding})")
     else:
-        typer.echo(f"  certificate: {issued.cert_path}")
+        typer.echo(f"  certificate: {issued.pem_path} (with the CA certificate)")
         typer.echo(f"  key:         {issued.key_path} (encrypted with the password)")
     if password.generated:
         typer.echo(f"  password:    {password.value.decode()}  (shown once; hand it over apart)")

@@ -79,15 +79,27 @@ def test_init_ca_completes_after_a_crash_before_the_certificate(home: PkiHome) -
         ({"country": "USA"}, "country: Use a two-letter ISO 3166 code such as US, not 'USA'."),
         ({"days": 0}, "days: ca certificates last 1 to 36500 days, not 0."),
         ({"name": " "}, "name: The CA needs a name."),
-        ({"passphrase": b"short"}, "CA passphrase: Too short; use at least 8 characters."),
+        ({"passphrase": b"short"}, "CA passphrase: Too short; use at least 16 characters."),
+        # 15 characters (30 bytes in UTF-8): characters count, not bytes.
+        (
+            {"passphrase": "é" * 15},
+            "CA passphrase: Too short; use at least 16 characters.",
+        ),
     ],
 )
 def test_init_ca_rejects_bad_input(home: PkiHome, kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"name": "Fleet Root CA", "passphrase": PASSPHRASE, **kwargs}
+    if isinstance(args["passphrase"], str):
+        args["passphrase"] = args["passphrase"].encode()
     with pytest.raises((InputError, PassphraseError)) as err:
         init_ca(home, **args)  # type: ignore[arg-type]
     assert str(err.value) == message
     assert not home.ca_cert.exists()
+
+
+def test_ca_passphrase_of_sixteen_characters_is_enough(home: PkiHome) -> None:
+    init_ca(home, name="Fleet Root CA", passphrase=("é" * 16).encode())
+    assert load_ca(home, ("é" * 16).encode()).cert.subject.rfc4514_string() == "CN=Fleet Root CA"
 
 
 def test_load_ca_wrong_passphrase(home: PkiHome) -> None:

@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 from typer.testing import CliRunner, Result
 
 from pki.cli import app
 from pki.home import PkiHome
-from tests.pki.conftest import PASSPHRASE, PASSWORD
+from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
 
 NAMES = ["Doe, Jane", "José Núñez", 'Smith + "Jr"']
 
@@ -333,3 +334,91 @@ def test_cli_start_does_not_import_x509() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.stdout == "False False\n", result.stderr
+
+
+def test_init_ca_refuses_a_short_passphrase(cli, tmp_path: Path) -> None:
+    short = tmp_path / "short"
+    short.write_bytes(b"fifteen chars!!\n")
+    fails(
+        cli("init-ca", "--name", "Fleet Root CA", "--passphrase-file", str(short)),
+        "CA passphrase: Too short; use at least 16 characters.",
+    )
+    assert not cli.home.ca_cert.exists() and not cli.home.ca_key.exists()
+
+
+def test_issue_user_pem(cli) -> None:
+    init(cli)
+    out = ok(
+        cli(
+            "issue-user", "Doe, Jane", "--pem", "--passphrase-file", "@PP", "--password-file", "@PW"
+        )
+    )
+    serial = out.split()[3]
+    cert_file = cli.home.users_dir / f"{serial}-cert.pem"
+    key_file = cli.home.users_dir / f"{serial}-key.pem"
+    assert out.splitlines()[2:] == [
+        f"  certificate: {cert_file} (with the CA certificate)",
+        f"  key:         {key_file} (encrypted with the password)",
+    ]
+    assert "password:" not in out
+    certs = x509.load_pem_x509_certificates(cert_file.read_bytes())
+    assert [c.subject.rfc4514_string() for c in certs] == [
+        r"CN=Doe\, Jane,O=Fleet",
+        "CN=Fleet Root CA,O=Fleet",
+    ]
+    assert f"{certs[0].serial_number:X}" == serial.lstrip("0")
+    key = load_pem_private_key(key_file.read_bytes(), password=PASSWORD)
+    assert key.public_key() == certs[0].public_key()
+    assert mode(cert_file) == mode(key_file) == 0o600
+    assert not cli.home.user_p12(serial).exists()
+
+
+def test_list_expiring_within(cli) -> None:
+    init(cli)
+    soon = ok(
+        cli(
+            "issue-user",
+            "Soon",
+            "--days",
+            "5",
+            "--passphrase-file",
+            "@PP",
+            "--password-file",
+            "@PW",
+        )
+    ).split()[3]
+    ok(
+        cli(
+            "issue-user",
+            "Later",
+            "--days",
+            "300",
+            "--passphrase-file",
+            "@PP",
+            "--password-file",
+            "@PW",
+        )
+    )
+    gone = ok(
+        cli(
+            "issue-user",
+            "Gone",
+            "--days",
+            "5",
+            "--passphrase-file",
+            "@PP",
+            "--password-file",
+            "@PW",
+        )
+    ).split()[3]
+    ok(cli("revoke", gone, "--reason", "cessationOfOperation"))
+    rows = json.loads(ok(cli("list", "--expiring-within", "30", "--json")))
+    assert [(r["serial"], r["name"]) for r in rows] == [(soon, "Soon")]
+    table = ok(cli("list", "--expiring-within", "30")).splitlines()
+    assert len(table) == 2 and table[1].startswith(soon) and table[1].endswith("  Soon")
+    everything = json.loads(ok(cli("list", "--expiring-within", "400", "--json")))
+    assert [r["name"] for r in everything] == ["Soon", "Later"]  # the CA lasts ten years
+    fails(
+        cli("list", "--expiring-within", "-1"),
+        "expiring-within: Give a number of days >= 0, not -1.",
+    )
