@@ -6,7 +6,8 @@ Environment:
     DATABASE_URL           default sqlite:///$SUPPLY_DATA_DIR/supply.sqlite3
     SUPPLY_SECRET_KEY      default: generated once, kept 0600 in $SUPPLY_DATA_DIR/secret-key
     SUPPLY_DEBUG           "1" turns debug on (off by default)
-    SUPPLY_ALLOWED_HOSTS   comma-separated, added to localhost/127.0.0.1/[::1]
+    SUPPLY_ALLOWED_HOSTS   comma-separated, added to localhost/127.0.0.1/[::1] and the names of
+                           the server certificates in $PKI_HOME/servers/ (supply/identity/hosts.py)
     SUPPLY_TRUSTED_ORIGINS comma-separated origins (https://host:port) allowed for unsafe requests
     PKI_HOME               where the trusted CA, CRL and proxy secret are found
     SUPPLY_TRUSTED_CA      PEM file of trusted CA certificates (default $PKI_HOME/ca/cert.pem)
@@ -26,6 +27,7 @@ from pathlib import Path
 import dj_database_url
 
 from pki.home import default_home
+from supply.identity.hosts import server_host_names
 
 
 def _env_list(name: str) -> list[str]:
@@ -61,10 +63,16 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("SUPPLY_DEBUG", "") == "1"
-ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", *_env_list("SUPPLY_ALLOWED_HOSTS")]
+PKI_HOME = Path(os.environ.get("PKI_HOME") or default_home()).expanduser()
+ALLOWED_HOSTS = [
+    "localhost",
+    "127.0.0.1",
+    "[::1]",
+    *server_host_names(PKI_HOME),
+    *_env_list("SUPPLY_ALLOWED_HOSTS"),
+]
 CSRF_TRUSTED_ORIGINS = _env_list("SUPPLY_TRUSTED_ORIGINS")
 
-PKI_HOME = Path(os.environ.get("PKI_HOME") or default_home()).expanduser()
 SUPPLY_TRUSTED_CA = Path(os.environ.get("SUPPLY_TRUSTED_CA") or PKI_HOME / "ca" / "cert.pem")
 SUPPLY_CRL = Path(os.environ.get("SUPPLY_CRL") or PKI_HOME / "ca" / "crl.pem")
 SUPPLY_PROXY_SECRET_FILE = Path(

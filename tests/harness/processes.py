@@ -5,6 +5,7 @@ Every wait is bounded; a child that dies while starting fails the start with the
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -145,10 +146,18 @@ class Nginx:
 
 
 class Supply:
-    """``supply migrate`` then ``supply serve --bind 127.0.0.1:PORT`` (gunicorn)."""
+    """``supply migrate`` then ``supply serve --bind 127.0.0.1:PORT`` (or ``unix:SOCKET``)."""
 
-    def __init__(self, root: Path, env: Mapping[str, str], port: int, workers: int = 2) -> None:
-        self.port, self.env = port, dict(env)
+    def __init__(
+        self,
+        root: Path,
+        env: Mapping[str, str],
+        port: int,
+        workers: int = 2,
+        *,
+        socket_path: Path | None = None,
+    ) -> None:
+        self.port, self.env, self.socket_path = port, dict(env), socket_path
         migrate = subprocess.run(
             [str(BIN / "supply"), "migrate", "--no-input", "-v0"],
             env=self.env,
@@ -164,18 +173,25 @@ class Supply:
                 str(BIN / "supply"),
                 "serve",
                 "--bind",
-                f"127.0.0.1:{port}",
+                self.bind,
                 "--workers",
                 str(workers),
             ],
             root / "supply.log",
             self.env,
         )
-        wait_until(self._healthy, START_TIMEOUT, f"supply on port {port}")
+        wait_until(self._healthy, START_TIMEOUT, f"supply on {self.bind}")
+
+    @property
+    def bind(self) -> str:
+        """The ``--bind`` value, which is also the ``--upstream`` value nginx proxies to."""
+        return f"unix:{self.socket_path}" if self.socket_path else f"127.0.0.1:{self.port}"
 
     def _healthy(self) -> bool:
         self.child.check_alive("supply serve")
         try:
+            if self.socket_path is not None:
+                return unix_get(self.socket_path, "/supply/healthz") == 200
             with urllib.request.urlopen(
                 f"http://127.0.0.1:{self.port}/supply/healthz", timeout=2
             ) as r:
@@ -185,3 +201,25 @@ class Supply:
 
     def stop(self) -> None:
         self.child.stop()
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=2)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(2)
+        sock.connect(str(self._path))
+        self.sock = sock
+
+
+def unix_get(path: Path, url_path: str) -> int:
+    """The status of a plain HTTP GET over a unix socket (gunicorn bound to ``unix:PATH``)."""
+    connection = _UnixConnection(path)
+    try:
+        connection.request("GET", url_path)
+        return connection.getresponse().status
+    finally:
+        connection.close()

@@ -40,9 +40,15 @@ class EdgeStack:
         database_url: str | None = None,
         extra_env: dict[str, str] | None = None,
         workers: int = 2,
+        server_name: str = "localhost",
+        unix_socket: bool = False,
     ) -> Iterator[EdgeStack]:
-        """Start PKI home, supply and nginx under ``root``; stop them (and drop the database)."""
-        pki = PkiSite(root)
+        """Start PKI home, supply and nginx under ``root``; stop them (and drop the database).
+
+        ``server_name`` is the name of the server certificate and of ``--server`` (clients reach
+        it through curl's ``--resolve``); ``unix_socket`` binds gunicorn to a unix socket.
+        """
+        pki = PkiSite(root, server_name=server_name)
         if web_root is None:
             web_root = root / "web"
             web_root.mkdir()
@@ -60,16 +66,19 @@ class EdgeStack:
             }
             stack = cls(root, pki, env, web_root)
             try:
-                stack._start_supply(workers)
+                stack._start_supply(workers, unix_socket)
                 stack._start_nginx()
                 yield stack
             finally:
                 stack.stop()
 
-    def _start_supply(self, workers: int) -> None:
+    def _start_supply(self, workers: int, unix_socket: bool) -> None:
+        socket_path = self.root / "supply.sock" if unix_socket else None
         for attempt in range(_ATTEMPTS):
             try:
-                self.supply = Supply(self.root, self.env, free_port(), workers)
+                self.supply = Supply(
+                    self.root, self.env, free_port(), workers, socket_path=socket_path
+                )
                 return
             except ChildError:
                 if attempt == _ATTEMPTS - 1:
@@ -82,7 +91,7 @@ class EdgeStack:
             prefix = self.root / f"nginx-{self.port}"
             prefix.mkdir()
             config = prefix / "nginx.conf"
-            self.render_config(config, self.supply.port)
+            self.render_config(config, self.supply.bind)
             try:
                 self.nginx = Nginx(prefix, config, self.port)
                 return
@@ -90,10 +99,10 @@ class EdgeStack:
                 if attempt == _ATTEMPTS - 1:
                     raise
 
-    def render_config(self, out: Path, upstream_port: int) -> subprocess.CompletedProcess[str]:
+    def render_config(self, out: Path, upstream: str) -> subprocess.CompletedProcess[str]:
         """``pki nginx-config`` for this stack (the CLI, as an operator runs it)."""
         argv = ["nginx-config", "--server", self.pki.server_name]
-        argv += ["--upstream", f"127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{self.port}"]
+        argv += ["--upstream", upstream, "--listen", f"127.0.0.1:{self.port}"]
         argv += ["--web-root", str(self.web_root), "--static-root", str(self.root / "static")]
         argv += ["--out", str(out)]
         if os.geteuid() == 0:
@@ -110,7 +119,7 @@ class EdgeStack:
 
     @property
     def base_url(self) -> str:
-        return f"https://localhost:{self.port}"
+        return f"https://{self.pki.server_name}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -168,7 +177,7 @@ class EdgeStack:
             self.url(path),
             ca=self.pki.ca_cert,
             user=user,
-            resolve=f"localhost:{self.port}:127.0.0.1",
+            resolve=f"{self.pki.server_name}:{self.port}:127.0.0.1",
             **kwargs,
         )
 
