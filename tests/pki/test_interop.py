@@ -280,3 +280,60 @@ def test_batch_killed_midway_leaves_a_consistent_home(
     # The home keeps working.
     after = issue_user(home, "After", password=PASSWORD, passphrase=PASSPHRASE)
     assert after.info.serial in _user_serials(home.index_path)
+
+
+@needs_openssl
+def test_ca_key_is_standard_pbes2_and_openssl_reencryption_still_loads(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path
+) -> None:
+    parsed = run(OPENSSL, "asn1parse", "-in", home.ca_key)
+    assert parsed.returncode == 0, parsed.stderr
+    objects = [line.split(":")[-1] for line in parsed.stdout.splitlines() if "OBJECT" in line]
+    assert objects[:4] == ["PBES2", "PBKDF2", "hmacWithSHA256", "aes-256-cbc"]
+    # openssl reads -passin and -passout from two files (one file would give passout line two).
+    pp_in, pp_out = tmp_path / "pp-in", tmp_path / "pp-out"
+    pp_in.write_bytes(PASSPHRASE + b"\n")
+    pp_out.write_bytes(PASSPHRASE + b"\n")
+    # The upgrade docs/pki.md gives: re-encrypt with a higher PBKDF2 count, or with scrypt.
+    for scheme in (
+        ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA256", "-iter", "600000"],
+        ["-scrypt"],
+    ):
+        stronger = tmp_path / "stronger.pem"
+        done = run(
+            OPENSSL, "pkcs8", "-topk8", *scheme, "-in", home.ca_key,
+            "-passin", f"file:{pp_in}", "-passout", f"file:{pp_out}", "-out", stronger,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        os.replace(stronger, home.ca_key)
+        issued = issue_user(home, f"After {scheme[0]}", password=PASSWORD, passphrase=PASSPHRASE)
+        assert issued.info.issuer_dn == ca.info.subject_dn
+
+
+def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    home = tmp_path / "pki"
+    pp = tmp_path / "pp"
+    pp.write_bytes(PASSPHRASE + b"\n")
+    pki = [sys.executable, "-m", "pki.cli", "--home", str(home)]
+    secret = ["--passphrase-file", str(pp)]
+    commands = [
+        [*pki, "init-ca", "--name", "Umask CA", *secret],
+        [*pki, "issue-server", "web.example", *secret],
+        [*pki, "issue-user", "Jane", *secret],
+        [*pki, "issue-user", "Joe", "--pem", *secret],
+        [*pki, "revoke", "Jane", "--reason", "superseded"],
+        [*pki, "crl", *secret],
+    ]
+    env = {**os.environ, "PKI_P12_PASSWORD": PASSWORD.decode()}
+    env.pop("PKI_HOME", None)
+    env.pop("PKI_CA_PASSPHRASE", None)
+    for argv in commands:
+        done = subprocess.run(
+            argv, env=env, preexec_fn=lambda: os.umask(0), stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, (argv, done.stderr)
+    modes = {p: p.stat().st_mode & 0o777 for p in [home, *home.rglob("*")]}
+    assert len(modes) > 15
+    wrong = {str(p): oct(m) for p, m in modes.items() if m != (0o700 if p.is_dir() else 0o600)}
+    assert wrong == {}
