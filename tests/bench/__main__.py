@@ -1,7 +1,8 @@
-"""Run every ``tests/bench/bench_*.py`` module's ``main()`` in name order.
+"""Run the ``tests/bench/bench_*.py`` modules' ``main()`` in name order.
 
-A module whose prerequisites are missing prints why and returns; one that crashes is reported and
-the others still run (the exit status is then 1).
+``python -m tests.bench`` runs them all; ``python -m tests.bench pki supply`` only the named ones
+(``bench_pki.py``, ``bench_supply.py``). A module whose prerequisites are missing prints why and
+returns; one that crashes is reported and the others still run (the exit status is then 1).
 """
 
 from __future__ import annotations
@@ -12,10 +13,20 @@ import traceback
 from pathlib import Path
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     here = Path(__file__).parent
+    available = {path.stem.removeprefix("bench_"): path for path in here.glob("bench_*.py")}
+    unknown = [name for name in argv if name not in available]
+    if unknown:
+        choices = ", ".join(sorted(available))
+        print(
+            f"bench: Unknown benchmark {', '.join(unknown)}; choose from {choices}.",
+            file=sys.stderr,
+        )
+        return 2
     failed: list[str] = []
-    for path in sorted(here.glob("bench_*.py")):
+    for short in sorted(argv or available):
+        path = available[short]
         name = f"{__package__}.{path.stem}"
         print(f"== {path.stem}", flush=True)
         try:
@@ -32,4 +43,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
