@@ -22,12 +22,12 @@ def _default_static_root() -> Path:
     return Path(data).expanduser() / "static"
 
 
-def _extra_service(value: str) -> nginx.Service:
+def _extra_service(value: str, resolver: str | None) -> nginx.Service:
     name, sep, rest = value.partition(":")
     prefix, sep2, upstream = rest.partition(":")
     if not (sep and sep2):
         raise InputError(f"service: {value!r} is not NAME:/PREFIX/:UPSTREAM.")
-    return nginx.service(name, upstream, prefix=prefix)
+    return nginx.service(name, upstream, prefix=prefix, resolver=resolver)
 
 
 def nginx_config(
@@ -79,7 +79,7 @@ def nginx_config(
         runtime_dir=runtime_dir,
         user=user,
         resolver=resolver,
-        extra_services=[_extra_service(v) for v in extra or ()],
+        extra_services=[_extra_service(v, resolver) for v in extra or ()],
         templates=templates,
     )
     text = nginx.render(config)

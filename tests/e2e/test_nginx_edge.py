@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import threading
@@ -75,12 +76,12 @@ def _render(
     )
 
 
-def _start(pki: PkiSite, tmp_path: Path, upstream: str) -> Nginx:
+def _start(pki: PkiSite, tmp_path: Path, upstream: str, *extra: str) -> Nginx:
     require_tools("nginx", "curl")
     port = free_port()
     prefix = tmp_path / "nginx"
     prefix.mkdir()
-    done = _render(pki, prefix / "nginx.conf", upstream, f"127.0.0.1:{port}")
+    done = _render(pki, prefix / "nginx.conf", upstream, f"127.0.0.1:{port}", *extra)
     assert done.returncode == 0, done.stderr
     return Nginx(prefix, prefix / "nginx.conf", port)
 
@@ -135,8 +136,7 @@ def test_every_proxied_location_sets_all_identity_headers(
         == 0
     )
     text = (prefix / "c.conf").read_text()
-    blocks = re.findall(r"location ([^{]+)\{(.*?)\n        \}", text, re.S)
-    proxied = [(where.strip(), body) for where, body in blocks if "proxy_pass" in body]
+    proxied = [(where, body) for where, body in _locations(text) if "proxy_pass" in body]
     assert len(proxied) == 8  # 2 services x (healthz, readyz, api/, prefix)
     for where, body in proxied:
         for header in (
@@ -150,28 +150,54 @@ def test_every_proxied_location_sets_all_identity_headers(
     assert "ssl_session_cache off;" in text and "ssl_session_tickets off;" in text
 
 
+def _locations(text: str) -> list[tuple[str, str]]:
+    """Every ``location`` block of a rendered config: (match, body)."""
+    blocks = re.findall(r"\n        location ([^{]+)\{(.*?)\n        \}", text, re.S)
+    assert len(blocks) == text.count("\n        location "), "a location the parser missed"
+    return [(where.strip(), body) for where, body in blocks]
+
+
+def _request_path(where: str) -> str:
+    """A request path that lands in the location ``where`` (exact or prefix match)."""
+    if where.startswith("= "):
+        return where[2:]
+    assert where.startswith("/"), f"add a request path for location {where!r}"
+    return where + "forged-probe"
+
+
 def test_forged_identity_headers_never_reach_the_upstream(
     pki_site: PkiSite, tmp_path: Path, echo_port: int
 ) -> None:
-    nginx = _start(pki_site, tmp_path, f"127.0.0.1:{echo_port}")
+    # Both services proxy to the echo server, which answers with the headers it received.
+    nginx = _start(
+        pki_site,
+        tmp_path,
+        f"127.0.0.1:{echo_port}",
+        "--service",
+        f"ledger:/ledger/:127.0.0.1:{echo_port}",
+    )
     user = pki_site.issue_user("Echo User")
     secret = (pki_site.home / "proxy-secret").read_text().split("\n")[0]
+    locations = _locations(nginx.config.read_text())
+    proxied = [where for where, body in locations if "proxy_pass" in body]
+    # The locations are read from the config, so a new one is tested without editing this list.
+    assert len(proxied) == 8, proxied  # 2 services x (healthz, readyz, api/, prefix)
     try:
-        paths = [
-            "/supply/healthz",
-            "/supply/readyz",
-            "/supply/api/x/",
-            "/supply/admin/",
-            "/supply/x",
-        ]
-        for path in paths:
+        for where, body in locations:
+            if "internal;" in body:
+                continue
+            path = _request_path(where)
             for who in (None, user):
                 reply = _get(nginx, pki_site, path, who, FORGED)
-                public = path in ("/supply/healthz", "/supply/readyz")
+                if where not in proxied:
+                    assert '"headers"' not in reply.body, (where, path)  # served by nginx
+                    continue
+                public = "if ($ssl_client_verify != SUCCESS)" not in body
                 if who is None and not public:
                     assert reply.status == 403, path  # refused at the edge, never proxied
                     continue
                 assert reply.status == 200, (path, reply.status)
+                assert reply.json()["path"] == path
                 seen = reply.json()["headers"]
                 names = [name for name, _ in seen]
                 for header in IDENTITY:
@@ -210,6 +236,126 @@ def test_down_upstream_answers_503_with_a_clear_page(pki_site: PkiSite, tmp_path
         assert _get(nginx, pki_site, "/", None, {}).status == 200
     finally:
         nginx.stop()
+
+
+class _Dns:
+    """A loopback DNS server with one A record (``name`` -> 127.0.0.1); NXDOMAIN for the rest.
+
+    Written here because the test needs only this much of RFC 1035 (section 4.1) and no DNS
+    library is a dependency; nginx asks A only (``ipv6=off``).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name.encode()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except TimeoutError:
+                continue
+            end = query.index(b"\0", 12) + 5  # the question: labels, root, QTYPE, QCLASS
+            labels, i = [], 12
+            while query[i]:
+                labels.append(query[i + 1 : i + 1 + query[i]])
+                i += 1 + query[i]
+            found = b".".join(labels).lower() == self.name
+            flags = b"\x81\x80" if found else b"\x81\x83"  # response, RD+RA; NXDOMAIN
+            counts = b"\x00\x01" + (b"\x00\x01" if found else b"\x00\x00") + b"\x00" * 4
+            answer = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x05\x00\x04\x7f\x00\x00\x01"
+            reply = query[:2] + flags + counts + query[12:end] + (answer if found else b"")
+            self.sock.sendto(reply, peer)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+def test_dns_upstreams_start_before_their_names_resolve_and_work_once_up(
+    pki_site: PkiSite, tmp_path: Path
+) -> None:
+    dns = _Dns("supply.test")
+    supply_port = free_port()
+    user = pki_site.issue_user("Dns User")
+    resolver = f"127.0.0.1:{dns.port}"
+    ledger = f"ledger:/ledger/:missing.test:{free_port()}"
+    nginx = _start(
+        pki_site,
+        tmp_path,
+        f"supply.test:{supply_port}",
+        "--resolver",
+        resolver,
+        "--service",
+        ledger,
+    )
+    echo: ThreadingHTTPServer | None = None
+    try:
+        text = nginx.config.read_text()
+        assert f"resolver {resolver} valid=10s ipv6=off;" in text
+        assert "upstream upstream_" not in text  # both names are resolved per request
+        # A name that does not resolve, and a name that resolves to nothing listening: 503.
+        for path in ("/ledger/x", "/supply/x"):
+            page = _get(nginx, pki_site, path, user, {})
+            assert page.status == 503, path
+            assert "<title>The service is not available yet</title>" in page.body
+        api = _get(nginx, pki_site, "/ledger/api/x", user, {})
+        assert api.status == 503
+        assert api.json()["detail"].startswith("The service is not available yet")
+        # The service comes up: the next request reaches it, with the identity headers.
+        echo = ThreadingHTTPServer(("127.0.0.1", supply_port), _Echo)
+        threading.Thread(target=echo.serve_forever, daemon=True).start()
+        reply = _get(nginx, pki_site, "/supply/api/x", user, FORGED)
+        assert reply.status == 200
+        got = dict(reply.json()["headers"])
+        assert got["x-client-verify"] == "SUCCESS"
+        assert got["x-client-s-dn"] == "CN=Dns User,O=Harness Fleet"
+    finally:
+        nginx.stop()
+        dns.close()
+        if echo is not None:
+            echo.shutdown()
+            echo.server_close()
+
+
+def test_system_wide_layout_passes_nginx_t(pki_site: PkiSite, tmp_path: Path) -> None:
+    """The documented system-wide form: absolute runtime paths, a worker user, no ``-p``."""
+    require_tools("nginx")
+    runtime = tmp_path / "var-lib-tactical-edge-nginx"
+    runtime.mkdir()
+    conf = tmp_path / "etc-nginx" / "nginx.conf"
+    conf.parent.mkdir()
+    argv = [str(BIN / "pki"), "nginx-config", "--server", "localhost"]
+    argv += ["--upstream", "unix:/run/supply/gunicorn.sock", "--runtime-dir", str(runtime)]
+    # www-data as documented: `user nobody;` also wants a group "nobody", which Debian lacks.
+    argv += ["--user", "www-data", "--out", str(conf)]
+    done = subprocess.run(
+        argv, env=pki_site.env(), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    text = conf.read_text()
+    assert "\nuser www-data;\n" in text
+    assert f"\npid {runtime}/nginx.pid;\n" in text
+    # Every file nginx writes is under the runtime directory (none relative to a prefix).
+    written = re.findall(r"^\s*(?:pid|error_log|access_log|\w+_temp_path) (\S+)", text, re.M)
+    assert len(written) == 8, written
+    assert all(path.startswith(f"{runtime}/") for path in written), written
+    check = subprocess.run(
+        ["nginx", "-t", "-c", str(conf), "-e", str(runtime / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "test is successful" in check.stderr
 
 
 def test_cli_mistakes_are_one_line(pki_site: PkiSite, tmp_path: Path) -> None:

@@ -93,3 +93,23 @@ def test_two_services_cannot_share_a_prefix(site: PkiSite, tmp_path: Path) -> No
             extra_services=[nginx.service("other", "127.0.0.1:2", prefix="/supply/")],
         )
     assert str(err.value) == "service: Two services share one prefix."
+
+
+def test_one_resolver_for_any_mix_of_dns_and_fixed_upstreams(site: PkiSite, tmp_path: Path) -> None:
+    extras = [
+        nginx.service("fixed", "127.0.0.1:9000"),
+        nginx.service("ledger", "ledger-svc:9000", resolver="127.0.0.11"),
+    ]
+    config = nginx.edge_config(
+        PkiHome(site.home),
+        "localhost",
+        "supply:8000",
+        web_root=tmp_path,
+        resolver="127.0.0.11",
+        extra_services=extras,
+    )
+    text = nginx.render(config)
+    assert text.count("resolver 127.0.0.11 valid=10s ipv6=off;") == 1
+    assert text.count("\n    upstream ") == 1
+    assert "upstream upstream_fixed {\n        server 127.0.0.1:9000;" in text
+    assert 'set $upstream_supply "http://supply:8000";' in text
