@@ -45,6 +45,12 @@ class _PkiGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context is private
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            # A missing or malformed option of a command (MissingParameter is a BadParameter):
+            # one line, with the usage exit status 2, instead of click's four-line usage block.
+            path = exc.ctx.command_path if exc.ctx is not None else "pki"
+            typer.echo(f"{path}: {exc.format_message()} See `{path} --help`.", err=True)
+            raise typer.Exit(2) from None
         except PkiError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from None

@@ -422,3 +422,24 @@ def test_list_expiring_within(cli) -> None:
         cli("list", "--expiring-within", "-1"),
         "expiring-within: Give a number of days >= 0, not -1.",
     )
+
+
+def test_option_mistakes_are_one_line_usage_errors(cli, tmp_path: Path) -> None:
+    init(cli)
+    cases = [
+        (("revoke", "Jane"), "pki revoke: Missing option '--reason'. See `pki revoke --help`."),
+        (
+            ("issue-user", "--from", str(tmp_path)),
+            f"pki issue-user: Invalid value for '--from': File '{tmp_path}' is a directory. "
+            "See `pki issue-user --help`.",
+        ),
+        (
+            ("list", "--expiring-within", "soon"),
+            "pki list: Invalid value for '--expiring-within': 'soon' is not a valid int. "
+            "See `pki list --help`.",
+        ),
+    ]
+    for args, message in cases:
+        result = cli(*args)
+        assert (result.exit_code, result.stderr) == (2, message + "\n")
+        assert result.stdout == ""
