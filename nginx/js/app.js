@@ -20,7 +20,7 @@ const ROUTES = {
 
 const TITLES = {
   "": "Who am I", catalog: "Catalog", stock: "Stock", ledger: "Ledger",
-  reorder: "Below reorder point", receipt: "Receipt", stow: "Stow", issue: "Issue",
+  reorder: "Below reorder point", receipt: "Receipt", stow: "Stow", issue: "Issue", adjustment: "Adjustment",
   certificate: "Install your certificate",
 };
 
@@ -57,7 +57,12 @@ function showIdentity() {
     banner.hidden = !warning;
     banner.textContent = warning || "";
   } else {
-    summary.textContent = session.failure?.dn ? "Certificate not registered" : "No certificate";
+    const failure = session.failure;
+    summary.textContent = failure?.dn
+      ? "Certificate not registered"
+      : failure?.status === 401 || failure?.status === 403
+        ? "No certificate"
+        : "Service not available";
     for (const link of document.querySelectorAll(".sidenav a[data-needs-identity]")) {
       link.closest("li").hidden = true;
     }

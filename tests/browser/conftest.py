@@ -108,25 +108,33 @@ def browser(playwright) -> Iterator[object]:
 
 @pytest.fixture
 def open_as(browser, site: Site) -> Iterator[Callable[..., object]]:
-    """open_as(user or None, route="", viewport=...) -> a page of the app, loaded and ready."""
+    """open_as(user or None, route="", viewport=..., origin=the stack's) -> a page of the app,
+    loaded and ready."""
     contexts = []
     js_errors: list[str] = []
 
-    def open_page(user: User | None, route: str = "", width: int = 1280, height: int = 860):
+    def open_page(
+        user: User | None,
+        route: str = "",
+        width: int = 1280,
+        height: int = 860,
+        origin: str | None = None,
+    ):
+        origin = origin or site.origin
         options: dict[str, object] = {"viewport": {"width": width, "height": height}}
         if user is None:
             # Chromium itself checks the server then; it does not know our CA.
             options["ignore_https_errors"] = True
         else:
             options["client_certificates"] = [
-                {"origin": site.origin, "pfxPath": str(user.p12), "passphrase": user.password}
+                {"origin": origin, "pfxPath": str(user.p12), "passphrase": user.password}
             ]
         context = browser.new_context(**options)
         context.set_default_timeout(LOAD_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: js_errors.append(str(exc)))
-        response = page.goto(f"{site.origin}/#/{route}", timeout=LOAD_TIMEOUT_MS)
+        response = page.goto(f"{origin}/#/{route}", timeout=LOAD_TIMEOUT_MS)
         # A failed TLS check in Playwright's proxy shows up as a 503 page, not an exception.
         assert response is not None and response.status == 200, response and response.status
         page.wait_for_selector("body[data-ready=true]", timeout=LOAD_TIMEOUT_MS)

@@ -197,7 +197,8 @@ def test_the_pager_walks_a_long_catalog(open_as, site, tmp_path):
 
 def test_every_form_control_has_a_label(open_as, site):
     page = open_as(site.clerk)
-    for link in ("Catalog", "Stock", "Receipt", "Stow", "Issue", "Ledger", "Below reorder point"):
+    links = ("Catalog", "Stock", "Receipt", "Stow", "Issue", "Adjustment", "Ledger")
+    for link in (*links, "Below reorder point"):
         go(page, link)
         page.locator("main form").wait_for()
         unlabelled = page.evaluate(
@@ -390,6 +391,7 @@ def test_validation_and_conflicts_are_explained(open_as, site):
         "Quantity must be a whole number of at least 1.",
         "A document number is required.",
     ]
+    assert page.evaluate("document.activeElement.name") == "unit", "focus on the first error"
     nsn_input = page.locator("#issue-form [name=nsn]")
     assert nsn_input.get_attribute("aria-invalid") == "true"
     described = (nsn_input.get_attribute("aria-describedby") or "").split()
@@ -411,6 +413,7 @@ def test_validation_and_conflicts_are_explained(open_as, site):
     refused = api_post(page, "/supply/api/issues/", body)
     assert refused["status"] == 409
     assert shown == refused["body"]["detail"]  # type: ignore[index]
+    assert page.evaluate("document.activeElement.textContent") == shown, "focus on the answer"
     screenshot(page, "issue-conflict")
     assert on_hand(page, SHELF) == held
     assert ledger_rows(page, doc) == []
@@ -419,7 +422,8 @@ def test_validation_and_conflicts_are_explained(open_as, site):
 def test_a_viewer_sees_the_forms_disabled_and_the_api_refuses(open_as, site):
     page = open_as(site.viewer)
     assert page.locator("[data-field=roles]").inner_text() == "viewer"
-    for op, role in (("receipt", "clerk"), ("stow", "clerk"), ("issue", "issuer")):
+    operations = (("receipt", "clerk"), ("stow", "clerk"), ("issue", "issuer"))
+    for op, role in (*operations, ("adjustment", "manager")):
         go(page, op.capitalize())
         assert page.locator(f"#{op}-form fieldset").evaluate("el => el.disabled")
         assert page.locator(f"#{op}-form [name=nsn]").is_disabled()
@@ -480,3 +484,125 @@ def test_an_unregistered_certificate_sees_its_dn_and_the_grant_command(open_as, 
     assert page.locator("#grant-command").inner_text() == body["grant_command"]
     assert page.locator("main h2").count() == 0, "no installation steps: the certificate works"
     screenshot(page, "unregistered-certificate")
+
+
+def test_a_manager_adjusts_stock_to_an_inventory_count(open_as, site):
+    page = open_as(site.admin)
+    nsn, location = "6510009268882", BINS[0]  # not the item the other tests move
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    before = on_hand(page, location, nsn)
+
+    fill_operation(page, "adjustment", {"nsn": nsn, "location": location, "counted": "-1"})
+    assert submit(page, "adjustment") == "Please correct the marked fields."
+    errors = page.locator("#adjustment-form .field-error").all_inner_texts()
+    assert [e for e in errors if e] == [
+        "Counted quantity must be a whole number of at least 0.",
+        "A document number is required.",
+    ]
+    screenshot(page, "adjustment-validation")
+
+    counted = before + 3
+    page.locator("#adjustment-form [name=counted]").fill(str(counted))
+    page.locator("#adjustment-form [name=document_number]").fill(doc)
+    assert re.fullmatch(
+        rf"Adjustment recorded: {nsn} at {location} counted {counted}, a change of \+3, "
+        rf"document {doc} \(ledger entry \d+\)\.",
+        submit(page, "adjustment"),
+    )
+    assert on_hand(page, location, nsn) == counted
+    rows = ledger_rows(page, doc, kind="ADJUSTMENT")
+    assert [(r["Kind"], r["Qty"], r["To"]) for r in rows] == [
+        ("ADJUSTMENT", f"3 (counted {counted})", f"{UNIT}/{location}")
+    ]
+    screenshot(page, "ledger-adjustment-filtered")
+
+
+def test_a_clerk_sees_the_adjustment_form_disabled_with_the_reason(open_as, site):
+    page = open_as(site.clerk, "adjustment")
+    assert page.locator("#adjustment-form button[type=submit]").is_disabled()
+    assert page.locator("#adjustment-denied").inner_text() == (
+        "You need the manager role for this (you have: clerk, issuer). An administrator can grant "
+        "it with: supply grant --cert YOUR-CERT.pem --role manager"
+    )
+    go(page, "Who am I")
+    assert page.locator(".capabilities .cannot").all_text_contents() == [
+        "Not allowed: ✗ Set stock to an inventory count — You need the manager role for this "
+        "(you have: clerk, issuer). An administrator can grant it with: supply grant --cert "
+        "YOUR-CERT.pem --role manager"
+    ]
+
+
+def test_a_form_works_from_the_keyboard_alone(open_as, site):
+    """Tab order follows the fields, a select is chosen with keys, Enter submits, and the answer
+    takes the focus."""
+    page = open_as(site.clerk, "receipt")
+    form = page.locator("#receipt-form")
+    form.locator("[name=unit] option").nth(2).wait_for(state="attached")
+    focused = "document.activeElement.name || document.activeElement.textContent"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the skip link: focus moves to the page
+    order = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate(focused))
+    assert order == ["unit", "nsn", "location", "quantity", "document_number", "Record receipt"]
+
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    for _ in range(5):
+        page.keyboard.press("Shift+Tab")
+    assert page.evaluate(focused) == "unit"
+    page.keyboard.type(UNIT)  # a closed select jumps to the option its label starts with
+    assert form.locator("[name=unit]").input_value() == UNIT
+    page.keyboard.press("Tab")
+    page.keyboard.type(NSN)
+    page.keyboard.press("Tab")
+    form.locator("[name=location] option").nth(1).wait_for(state="attached")
+    page.keyboard.press("ArrowDown")  # receiving areas come first
+    assert form.locator("[name=location]").input_value() == RECEIVING
+    page.keyboard.press("Tab")
+    page.keyboard.type("1")
+    page.keyboard.press("Tab")
+    page.keyboard.type(doc)
+    page.keyboard.press("Enter")
+    page.locator("#receipt .result .msg-ok").wait_for()
+    answer = page.evaluate("document.activeElement.textContent")
+    assert answer.startswith(f"Receipt recorded: 1 × {NSN}, document {doc} (")
+    screenshot(page, "receipt-keyboard-recorded")
+
+
+OPERATION_ERRORS = {
+    "receipt": {"nsn": NSN, "location": RECEIVING, "quantity": "1"},
+    "stow": {  # more than is on hand: the service refuses with 409
+        "nsn": NSN,
+        "from_location": RECEIVING,
+        "to_location": SHELF,
+        "quantity": "1000000",
+        "document_number": "BT-CONFLICT",
+    },
+    "issue": {"nsn": "0000000000000", "location": SHELF, "customer_unit": CUSTOMER},
+    "adjustment": {"nsn": NSN, "location": SHELF, "counted": "1.5"},
+}
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "size"), [(1280, 800, "laptop"), (768, 1024, "tablet")]
+)
+def test_every_form_explains_its_errors_at_laptop_and_tablet_size(
+    open_as, site, width, height, size
+):
+    page = open_as(site.admin, width=width, height=height)
+    screenshot(page, f"whoami-admin-{size}")
+    for op, values in OPERATION_ERRORS.items():
+        fill_operation(page, op, values)
+        shown = submit(page, op)
+        screenshot(page, f"{op}-error-{size}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, op
+        if op == "stow":
+            assert re.fullmatch(
+                rf"insufficient stock: \d+ of {NSN} on hand at {UNIT}/{RECEIVING}, "
+                r"1000000 requested\.",
+                shown,
+            )
+            assert page.evaluate("document.activeElement.textContent") == shown
+        else:
+            assert shown == "Please correct the marked fields.", (op, shown)

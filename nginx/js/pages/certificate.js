@@ -40,19 +40,21 @@ function diagnosis(failure) {
       h("p", {}, "Install the .p12 file your administrator gave you, as described below, then reload this page."),
     ];
   }
+  const answered = failure.status ? `the service answered HTTP ${failure.status}` : "no answer arrived";
   return [
     h("h1", {}, "The supply service is not answering"),
     h(
       "p",
       { class: "msg msg-error", role: "alert", id: "nocert-reason" },
-      `${failure.message} (HTTP ${failure.status || "network error"}). Try again in a minute; if it persists, tell your administrator.`,
+      `${failure.message} If it lasts, tell your administrator (${answered}).`,
     ),
   ];
 }
 
 export function certificatePage(failure) {
-  // A valid certificate that logs nobody in needs an administrator, not installation steps.
-  if (failure?.dn) return diagnosis(failure);
+  // A valid certificate that logs nobody in needs an administrator, not installation steps; so
+  // does a service that is down (nginx checked the certificate before it answered 5xx).
+  if (failure?.dn || failure?.status >= 500) return diagnosis(failure);
   const origin = window.location.origin;
   return [
     diagnosis(failure) || h("h1", {}, "Install your certificate"),

@@ -1,4 +1,4 @@
-// Receipt, stow and issue forms. Each submission carries an Idempotency-Key that is kept (in this
+// Receipt, stow, issue and adjustment forms. Each submission carries an Idempotency-Key that is kept (in this
 // tab's sessionStorage, with the request body) until the service has answered it: a double click,
 // a retry after a network failure, even a reload and the same values typed again, apply once.
 // Different values are a different submission with a new key.
@@ -31,6 +31,13 @@ const OPERATIONS = {
     path: "issues/",
     verb: "Record issue",
     fields: ["unit", "nsn", "location", "customer_unit", "quantity", "document_number"],
+  },
+  adjustment: {
+    title: "Adjustment",
+    intro: "Set the on-hand quantity of a location to what an inventory count found. The ledger records the difference.",
+    path: "adjustments/",
+    verb: "Record adjustment",
+    fields: ["unit", "nsn", "location", "counted", "document_number"],
   },
 };
 
@@ -71,6 +78,9 @@ const CONTROLS = {
   quantity: () =>
     field("Quantity", h("input", { name: "quantity", type: "number", required: true, min: "1", step: "1", inputmode: "numeric" }),
       "A whole number, at least 1, in the item's unit of issue."),
+  counted: () =>
+    field("Counted quantity", h("input", { name: "counted", type: "number", required: true, min: "0", step: "1", inputmode: "numeric" }),
+      "What the count found at this location, in the item's unit of issue (0 if none)."),
   document_number: () =>
     field("Document number", h("input", { name: "document_number", required: true, autocomplete: "off", maxlength: "40" })),
 };
@@ -80,8 +90,12 @@ function validate(values) {
   const errors = {};
   if (!values.unit) errors.unit = "Choose your unit.";
   if (!NSN_PATTERN.test(values.nsn ?? "")) errors.nsn = "NSN must be exactly 13 digits.";
-  const q = values.quantity ?? "";
-  if (!/^[0-9]+$/.test(q) || Number(q) < 1) errors.quantity = "Quantity must be a whole number of at least 1.";
+  if ("quantity" in values && !(/^[0-9]+$/.test(values.quantity) && Number(values.quantity) >= 1)) {
+    errors.quantity = "Quantity must be a whole number of at least 1.";
+  }
+  if ("counted" in values && !/^[0-9]+$/.test(values.counted)) {
+    errors.counted = "Counted quantity must be a whole number of at least 0.";
+  }
   for (const name of [...LOCATION_FIELDS, "customer_unit"]) {
     if (name in values && !values[name]) errors[name] = "Choose one.";
   }
@@ -93,7 +107,9 @@ function validate(values) {
 }
 
 function payload(values) {
-  return { ...values, quantity: Number(values.quantity), document_number: values.document_number.trim() };
+  const body = { ...values, document_number: values.document_number.trim() };
+  for (const name of ["quantity", "counted"]) if (name in body) body[name] = Number(body[name]);
+  return body;
 }
 
 /** The key of this submission: the pending one when the same body is sent again, else a new one. */
@@ -131,6 +147,11 @@ function showFieldErrors(form, errors) {
 
 function describeSuccess(op, body, data) {
   const id = data && typeof data === "object" && data.id !== undefined ? ` (ledger entry ${data.id})` : "";
+  if (op === "adjustment") {
+    const delta = Number(data?.quantity);
+    const change = Number.isFinite(delta) ? `, a change of ${delta > 0 ? "+" : ""}${delta}` : "";
+    return `Adjustment recorded: ${body.nsn} at ${body.location} counted ${body.counted}${change}, document ${body.document_number}${id}.`;
+  }
   return `${OPERATIONS[op].title} recorded: ${body.quantity} × ${body.nsn}, document ${body.document_number}${id}.`;
 }
 
@@ -138,6 +159,13 @@ export function operationPage(op, session) {
   const spec = OPERATIONS[op];
   const { allowed, reason } = permission(session.me, op);
   const result = h("div", { class: "result", "aria-live": "polite" });
+  // The service's answer takes the focus, so a keyboard or screen-reader user lands on it.
+  const answer = (kind, text) => {
+    const msg = message(kind, text);
+    msg.tabIndex = -1;
+    result.replaceChildren(msg);
+    msg.focus();
+  };
   const submit = h("button", { type: "submit", class: "primary", "aria-describedby": allowed ? null : `${op}-denied` }, spec.verb);
   const fieldset = h("fieldset", { disabled: !allowed },
     h("legend", { class: "visually-hidden" }, spec.title),
@@ -178,9 +206,11 @@ export function operationPage(op, session) {
       const data = await request(spec.path, { method: "POST", body, idempotencyKey: key, meta });
       settle(op);
       const replayed = meta.replayed ? " It had already arrived: recorded once." : "";
-      result.replaceChildren(message("ok", describeSuccess(op, body, data) + replayed));
-      form.querySelector('[name="quantity"]').value = "";
-      form.querySelector('[name="document_number"]').value = "";
+      answer("ok", describeSuccess(op, body, data) + replayed);
+      for (const name of ["quantity", "counted", "document_number"]) {
+        const control = form.querySelector(`[name="${name}"]`);
+        if (control) control.value = "";
+      }
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       const unanswered = err.status === 0 || err.status >= 500;
@@ -188,7 +218,7 @@ export function operationPage(op, session) {
       if (!unanswered) settle(op);
       showFieldErrors(form, err.fieldErrors);
       const retry = unanswered ? " Press the button again to retry: it will not be applied twice." : "";
-      result.replaceChildren(message("error", `${err.message}${retry}`));
+      answer("error", `${err.message}${retry}`);
     } finally {
       delete form.dataset.busy;
       submit.disabled = false;

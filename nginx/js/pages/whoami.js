@@ -7,6 +7,7 @@ const OPERATIONS = [
   ["receipt", "Receive stock into a receiving area"],
   ["stow", "Move stock between locations"],
   ["issue", "Issue stock to a customer unit"],
+  ["adjustment", "Set stock to an inventory count"],
 ];
 
 export function whoamiPage(session) {
