@@ -8,6 +8,7 @@ with its line number and the others go on. The CA key is decrypted once for the 
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -86,8 +87,8 @@ class PasswordSheet:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
-    def add(self, issued: IssuedUser, full_name: str, password: str) -> None:
-        self._add([issued.info.serial, full_name, str(issued.p12_path), password])
+    def add(self, serial: str, full_name: str, p12_path: Path, password: str) -> None:
+        self._add([serial, full_name, str(p12_path), password])
 
     def close(self) -> None:
         self._fh.close()
@@ -131,6 +132,13 @@ def _issue_rows(
 ) -> Iterator[RowResult]:
     for row in rows:
         secret = password if password is not None else generate_password().encode("ascii")
+        record = None
+        if password is None:
+            assert sheet is not None
+            # Recorded before the index row commits: a batch killed at any point leaves no
+            # indexed certificate without its password (at worst a sheet row for a .p12 that
+            # never got its index row).
+            record = functools.partial(_record, sheet, row.full_name, secret.decode("ascii"))
         try:
             if not row.full_name:
                 raise InputError("full_name: Must not be empty.")
@@ -148,13 +156,14 @@ def _issue_rows(
                 ca=ca,
                 p12_dir=out_dir,
                 index=index,
+                written=record,
             )
         except PkiError as exc:
             yield RowResult(row, error=f"line {row.line}: {exc}")
             continue
-        generated = None
-        if password is None:
-            generated = secret.decode("ascii")
-            assert sheet is not None
-            sheet.add(issued, row.full_name, generated)
+        generated = secret.decode("ascii") if password is None else None
         yield RowResult(row, issued=issued, password=generated)
+
+
+def _record(sheet: PasswordSheet, full_name: str, password: str, serial: str, p12: Path) -> None:
+    sheet.add(serial, full_name, p12, password)

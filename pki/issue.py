@@ -72,12 +72,15 @@ def _sign_and_record(
     artifacts: Callable[[x509.Certificate], list[_Artifact]],
     index: Index | None = None,
     supersedes: Callable[[Index], Sequence[str]] | None = None,
+    written: Callable[[x509.Certificate], None] | None = None,
 ) -> tuple[x509.Certificate, IndexRow, tuple[str, ...]]:
     """Sign with a fresh random serial, then, under the index's write lock, check the serial is
     unused, write the certificate and its artifacts, and insert the index row.
 
     ``supersedes`` runs first inside that transaction: it may refuse (raise) or return serials
     that the new certificate replaces, which are marked revoked as superseded in the same commit.
+    ``written`` runs once the files are written and before the row commits, so what it records
+    (a generated password) exists for every certificate in the index, even if the process dies.
 
     The slow work (signing, .p12 encryption) happens before the lock; a serial collision (odds
     2^-159 per pair) just repeats it.
@@ -108,6 +111,8 @@ def _sign_and_record(
                     atomic_write(path, data, exclusive=exclusive)
                 except FileExistsError:
                     raise InputError(f"out: {path} exists already.") from None
+            if written is not None:
+                written(cert)
             row = index_row(cert, kind=profile.kind, name=name, key_type=keys.key_type_of(key))
             db.insert(row)
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -198,6 +203,7 @@ def issue_user(
     ca: LoadedCA | None = None,
     p12_dir: Path | None = None,
     index: Index | None = None,
+    written: Callable[[str, Path], None] | None = None,
 ) -> IssuedUser:
     """A client-authentication certificate for a person, exported as a password-protected .p12.
 
@@ -206,6 +212,8 @@ def issue_user(
     ``<SERIAL>-cert.pem`` and ``<SERIAL>-key.pem`` (PKCS#8 encrypted with ``password``) instead.
     ``p12_dir`` replaces ``users/`` as the default directory. Pass a loaded ``ca`` to issue many
     without decrypting the CA key each time (and an open ``index`` to keep one connection).
+    ``written(serial, p12_path)`` is called once the .p12 is on disk, before the index row
+    commits (the batch records generated passwords there).
     """
     h = as_home(home)
     lifetime = profiles.check_days("user", days)
@@ -254,6 +262,11 @@ def issue_user(
         name=full_name,
         artifacts=artifacts,
         index=index,
+        written=(
+            (lambda cert: written(serial_hex(cert.serial_number), paths["p12"]))
+            if written is not None and not pem
+            else None
+        ),
     )
     return IssuedUser(
         info=describe(cert),

@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from typer.testing import CliRunner
 
-from pki.batch import read_users_csv
+from pki.batch import PasswordSheet, UserRow, issue_users, read_users_csv
 from pki.ca import CreatedCA
 from pki.cli import app
 from pki.errors import InputError
@@ -123,3 +123,18 @@ def test_batch_cli_shared_password_file(
     for p12 in p12s:
         assert pkcs12.load_pkcs12(p12.read_bytes(), PASSWORD).key is not None
     assert list(home.users_dir.glob("passwords-*.csv")) == []
+
+
+def test_generated_password_is_recorded_before_the_row_commits(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path
+) -> None:
+    """A sheet that cannot record (as when the process dies there) leaves no indexed user."""
+    sheet = PasswordSheet(tmp_path / "out" / "passwords.csv")
+    sheet.close()  # every add() now fails
+    rows = [UserRow(2, "Doe, Jane", None, None)]
+    results = issue_users(
+        home, rows, passphrase=PASSPHRASE, password=None, out_dir=tmp_path / "out", sheet=sheet
+    )
+    with pytest.raises(ValueError, match="closed file"):
+        next(results)
+    assert list_certs(home, kind="user") == []

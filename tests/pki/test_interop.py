@@ -274,9 +274,13 @@ def test_batch_killed_midway_leaves_a_consistent_home(
     [sheet] = out.glob("passwords-*.csv")
     with sheet.open(newline="", encoding="utf-8") as fh:
         recorded = {row["serial"]: row["password"] for row in csv.DictReader(fh)}
-    assert set(recorded) <= serials and len(serials - set(recorded)) <= 1
-    for serial, password in recorded.items():
-        assert pkcs12.load_pkcs12((out / f"{serial}.p12").read_bytes(), password.encode()).key
+    # The password is recorded before the row commits: every indexed .p12 has its password; the
+    # step killed between the two may leave one recorded password whose .p12 has no row.
+    assert serials <= set(recorded) and len(set(recorded) - serials) <= 1
+    for serial in serials:
+        assert pkcs12.load_pkcs12(
+            (out / f"{serial}.p12").read_bytes(), recorded[serial].encode()
+        ).key
     # The home keeps working.
     after = issue_user(home, "After", password=PASSWORD, passphrase=PASSPHRASE)
     assert after.info.serial in _user_serials(home.index_path)
