@@ -94,3 +94,107 @@ def test_database_password_reaches_the_service_only_as_a_secret(resources: dict[
 def test_migrations_run_in_their_own_task_definition(resources: dict[str, Any]) -> None:
     (container,) = resources["MigrateTaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert container["Command"] == ["migrate"]
+
+
+def _walk(node: Any) -> Any:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_template_is_region_independent() -> None:
+    """No per-region table to fill in (the S3 prefix list differs in every region): the template
+    lints for regions of every kind and looks nothing up by region."""
+    template = cfn_yaml.load(str(TEMPLATE))
+    assert "Mappings" not in template
+    assert not [n for n in _walk(template) if isinstance(n, dict) and "Fn::FindInMap" in n]
+    regions = ["us-east-1", "eu-north-1", "ap-southeast-2", "sa-east-1", "us-gov-west-1"]
+    result = subprocess.run(
+        [tool("cfn-lint"), "--include-checks", "I", "--regions", *regions, "--", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_private_subnets_reach_only_the_vpc_and_ecr_layers(resources: dict[str, Any]) -> None:
+    """The tasks' 443 egress is open by address; routing is what keeps them inside AWS."""
+    kinds = {r["Type"] for r in resources.values()}
+    assert "AWS::EC2::NatGateway" not in kinds
+    routes = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::EC2::Route"]
+    assert routes
+    assert all(route["RouteTableId"] == {"Ref": "PublicRouteTable"} for route in routes)
+    private = {
+        r["Properties"]["SubnetId"]["Ref"]
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::SubnetRouteTableAssociation"
+        and r["Properties"]["RouteTableId"] == {"Ref": "PrivateRouteTable"}
+    }
+    assert private == {"PrivateSubnetA", "PrivateSubnetB"}
+    s3 = resources["S3Endpoint"]["Properties"]
+    assert s3["RouteTableIds"] == [{"Ref": "PrivateRouteTable"}]
+    (statement,) = s3["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*"
+    }
+
+
+def test_nginx_sees_the_client_address_and_only_the_nlb_reaches_it(
+    resources: dict[str, Any],
+) -> None:
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in resources["TargetGroup"]["Properties"]["TargetGroupAttributes"]
+    }
+    assert attributes["preserve_client_ip.enabled"] == "true"
+    (ingress,) = resources["TaskSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert ingress["SourceSecurityGroupId"] == {"Ref": "LoadBalancerSecurityGroup"}
+    assert (ingress["FromPort"], ingress["ToPort"]) == (8443, 8443)
+    (client,) = resources["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert client["CidrIp"] == {"Ref": "AllowedClientCidr"}
+
+
+def test_state_survives_stack_deletion_and_replacement(resources: dict[str, Any]) -> None:
+    policies = {
+        name: (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy"))
+        for name, resource in resources.items()
+        if resource["Type"]
+        in {
+            "AWS::RDS::DBInstance",
+            "AWS::SecretsManager::Secret",
+            "AWS::EFS::FileSystem",
+            "AWS::Logs::LogGroup",
+        }
+    }
+    assert policies == {
+        "Database": ("Snapshot", "Snapshot"),
+        "DjangoSecretKey": ("Retain", "Retain"),
+        "FileSystem": ("Retain", "Retain"),
+        "LogGroup": ("Retain", "Retain"),
+    }
+    assert resources["Database"]["Properties"]["DeletionProtection"] is True
+    assert resources["Database"]["Properties"]["StorageEncrypted"] is True
+
+
+@pytest.mark.parametrize(
+    ("definition", "container"),
+    [("TaskDefinition", "supply"), ("MigrateTaskDefinition", "migrate")],
+)
+def test_every_database_client_gets_the_managed_password_as_a_secret(
+    resources: dict[str, Any], definition: str, container: str
+) -> None:
+    containers = {c["Name"]: c for c in resources[definition]["Properties"]["ContainerDefinitions"]}
+    secrets = {s["Name"]: s["ValueFrom"] for s in containers[container]["Secrets"]}
+    assert secrets["PGPASSWORD"] == {"Fn::Sub": "${Database.MasterUserSecret.SecretArn}:password::"}
+    assert secrets["SUPPLY_SECRET_KEY"] == {"Ref": "DjangoSecretKey"}
+    env = {e["Name"]: e["Value"] for e in containers[container]["Environment"]}
+    # The URL names the user only; libpq takes the password from PGPASSWORD.
+    url = env["DATABASE_URL"]["Fn::Sub"]
+    assert url.startswith("postgres://supply@")
+    assert url.endswith("/supply?sslmode=require")
