@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from supply.catalog.models import Item, Location, Unit
 from supply.errors import InsufficientStock, SupplyError
@@ -108,13 +109,26 @@ def _take(row: _Locked | None, item: Item, location: Location, quantity: int) ->
     row.on_hand -= quantity
 
 
+_TAKE_SQL = (
+    "UPDATE inventory_stock SET on_hand = on_hand - %s "
+    "WHERE item_id = %s AND location_id = %s AND on_hand >= %s"
+)
+
+
 def _take_one(item: Item, location: Location, quantity: int) -> None:
     """Take from a single row with one conditional UPDATE and no SELECT ... FOR UPDATE first: the
     UPDATE locks the row itself, and PostgreSQL (READ COMMITTED) re-evaluates `on_hand >= quantity`
     on the newest row version after waiting for a concurrent writer, so it can neither lose an
-    update nor go negative. One lock means no lock-ordering question either."""
-    stock = Stock.objects.filter(item_id=item.pk, location_id=location.pk)
-    if not stock.filter(on_hand__gte=quantity).update(on_hand=F("on_hand") - quantity):
+    update nor go negative. One lock means no lock-ordering question either.
+
+    The statement is written out rather than built by the ORM: an issue is the hot path, and
+    building this UPDATE with QuerySet.update() cost several times the CPU of running it (the
+    issue benchmark, 8 clients on 2 cores, is CPU-bound)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SQL, [quantity, item.pk, location.pk, quantity])
+        taken = cursor.rowcount == 1
+    if not taken:
+        stock = Stock.objects.filter(item_id=item.pk, location_id=location.pk)
         on_hand = stock.values_list("on_hand", flat=True).first() or 0
         raise InsufficientStock(
             f"insufficient stock: {on_hand} of {item.nsn} on hand at {location}, "
@@ -122,8 +136,43 @@ def _take_one(item: Item, location: Location, quantity: int) -> None:
         )
 
 
+_ENTRY_COLUMNS = (
+    "kind",
+    "item_id",
+    "from_location_id",
+    "to_location_id",
+    "customer_unit_id",
+    "quantity",
+    "counted",
+    "document_number",
+    "user_id",
+    "subject_dn",
+    "created_at",
+)
+_ENTRY_SQL = (
+    "INSERT INTO inventory_ledgerentry (kind, item_id, from_location_id, to_location_id, "
+    "customer_unit_id, quantity, counted, document_number, user_id, subject_dn, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
+
+
 def _entry(actor: Actor, **fields: object) -> LedgerEntry:
-    return LedgerEntry.objects.create(user=actor.user, subject_dn=actor.subject_dn, **fields)
+    """Append one ledger row and return it as a saved model instance.
+
+    Written out for the same reason as `_TAKE_SQL`: Model.save() cost about four times the CPU of
+    the INSERT itself. The model still guards against edits and deletes; the CHECK constraints and
+    foreign keys are the database's."""
+    entry = LedgerEntry(
+        user=actor.user, subject_dn=actor.subject_dn, created_at=timezone.now(), **fields
+    )
+    values = [getattr(entry, column) for column in _ENTRY_COLUMNS]
+    values[-1] = connection.ops.adapt_datetimefield_value(entry.created_at)
+    with connection.cursor() as cursor:
+        cursor.execute(_ENTRY_SQL, values)
+        (entry.pk,) = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
 
 
 def receipt(

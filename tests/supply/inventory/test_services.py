@@ -240,3 +240,46 @@ def test_ledger_sum_matches_stock_after_a_mix_of_operations(site):
     services.adjust(actor=a, item=site.item, location=site.bin_a, counted=14, document_number="C")
     assert [on_hand(site, loc) for loc in (site.receiving, site.bin_a, site.bin_b)] == [30, 14, 0]
     assert find_drift() == []
+
+
+def test_returned_ledger_rows_match_the_stored_rows(site):
+    """The services write ledger rows with their own INSERT; what they return must be exactly
+    what the database holds, field by field, and every column of the model must be written."""
+    site.receive(10)
+    entries = [
+        services.receipt(
+            actor=actor(site, "CN=R"),
+            item=site.item,
+            location=site.bin_a,
+            quantity=2,
+            document_number="R1",
+        ),
+        services.stow(
+            actor=actor(site),
+            item=site.item,
+            from_location=site.receiving,
+            to_location=site.bin_b,
+            quantity=3,
+            document_number="S1",
+        ),
+        services.issue(
+            actor=actor(site, "CN=I"),
+            item=site.item,
+            location=site.bin_b,
+            customer_unit=site.customer,
+            quantity=1,
+            document_number="I1",
+        ),
+        services.adjust(
+            actor=actor(site), item=site.item, location=site.bin_a, counted=1, document_number="A1"
+        ),
+    ]
+    fields = [f.attname for f in LedgerEntry._meta.concrete_fields]
+    for entry in entries:
+        stored = LedgerEntry.objects.get(pk=entry.pk)
+        assert [getattr(entry, f) for f in fields] == [getattr(stored, f) for f in fields]
+        assert not entry._state.adding
+    assert [e.kind for e in entries] == ["RECEIPT", "STOW", "ISSUE", "ADJUSTMENT"]
+    assert (entries[3].quantity, entries[3].counted) == (-1, 1)
+    written = {f.column for f in LedgerEntry._meta.concrete_fields if not f.primary_key}
+    assert written == set(services._ENTRY_COLUMNS)
