@@ -99,6 +99,27 @@ def parse_listen(value: str) -> str:
     return value
 
 
+def parse_resolver(value: str) -> str:
+    """A DNS server for nginx's ``resolver``: an IP address, optionally ``:PORT`` (IPv6 in [])."""
+    wrong = InputError(f"resolver: {value!r} is not an IP address[:PORT].")
+    host, port = value, None
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise wrong
+            port = rest[1:]
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise wrong from None
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise wrong
+    return f"[{ip}]" if ip.version == 6 and not value.startswith("[") else value
+
+
 def service(
     name: str,
     upstream: str,
@@ -186,7 +207,7 @@ def edge_config(
         services=services,
         runtime_dir=runtime_dir.resolve() if runtime_dir else None,
         user=user,
-        resolver=resolver,
+        resolver=parse_resolver(resolver) if resolver is not None else None,
         templates=templates,
     )
 

@@ -113,3 +113,23 @@ def test_one_resolver_for_any_mix_of_dns_and_fixed_upstreams(site: PkiSite, tmp_
     assert text.count("\n    upstream ") == 1
     assert "upstream upstream_fixed {\n        server 127.0.0.1:9000;" in text
     assert 'set $upstream_supply "http://supply:8000";' in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("127.0.0.11", "127.0.0.11"),
+        ("127.0.0.1:5353", "127.0.0.1:5353"),
+        ("::1", "[::1]"),
+        ("[::1]:53", "[::1]:53"),
+    ],
+)
+def test_parse_resolver(value: str, expected: str) -> None:
+    assert nginx.parse_resolver(value) == expected
+
+
+@pytest.mark.parametrize("value", ["dns.local", "1.2.3.4:0", "1.2.3.4:", "[::1]53", ""])
+def test_parse_resolver_mistakes(value: str) -> None:
+    with pytest.raises(InputError) as err:
+        nginx.parse_resolver(value)
+    assert str(err.value) == f"resolver: {value!r} is not an IP address[:PORT]."
