@@ -30,6 +30,7 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:543
 CATALOG_ROWS = 10_000
 CLIENTS = 8
 ISSUES_PER_CLIENT = 150
+ROUNDS = 2
 
 
 def main() -> None:
@@ -213,7 +214,6 @@ def _issue_worker(args: tuple[str, int, int, Any]) -> tuple[float, float, int]:
     location = Location.objects.get(code="RECV")
     customer = Unit.objects.get(uic="W2CUST")
     user = User.objects.get(username="bench")
-    stock_id = item.stock.get(location=location).pk
     actor = services.Actor(user, "CN=bench")
     barrier.wait(timeout=60)
     started = time.perf_counter()
@@ -230,19 +230,22 @@ def _issue_worker(args: tuple[str, int, int, Any]) -> tuple[float, float, int]:
             )
         else:
             with transaction.atomic(), connection.cursor() as cursor:
+                # The same work as the service: find the row by (item, location), take
+                # conditionally, append the ledger row and read its id back.
                 cursor.execute(
-                    "UPDATE inventory_stock SET on_hand = on_hand - 1 "
-                    "WHERE id = %s AND on_hand >= 1",
-                    [stock_id],
+                    "UPDATE inventory_stock SET on_hand = on_hand - %s "
+                    "WHERE item_id = %s AND location_id = %s AND on_hand >= %s",
+                    [1, item.pk, location.pk, 1],
                 )
                 if cursor.rowcount != 1:
                     raise RuntimeError("insufficient stock in the raw floor")
                 cursor.execute(
                     "INSERT INTO inventory_ledgerentry (kind, item_id, from_location_id, "
                     "customer_unit_id, quantity, document_number, user_id, subject_dn, "
-                    "created_at) VALUES ('ISSUE', %s, %s, %s, 1, %s, %s, %s, now())",
+                    "created_at) VALUES ('ISSUE', %s, %s, %s, 1, %s, %s, %s, now()) RETURNING id",
                     [item.pk, location.pk, customer.pk, f"R{index}-{n}", user.pk, "CN=bench"],
                 )
+                cursor.fetchone()
         done += 1
     finished = time.perf_counter()
     connection.close()
@@ -289,9 +292,12 @@ def part_issue(tmp: Path) -> None:
             document_number="B",
         )
 
-    one = _throughput("service", 1, ISSUES_PER_CLIENT * 2)
-    many = _throughput("service", CLIENTS, ISSUES_PER_CLIENT)
-    floor = _throughput("raw", CLIENTS, ISSUES_PER_CLIENT)
+    # Interleaved rounds, best of each: other load on the machine then hits both sides alike.
+    one = many = floor = 0.0
+    for _ in range(ROUNDS):
+        one = max(one, _throughput("service", 1, ISSUES_PER_CLIENT * 2))
+        many = max(many, _throughput("service", CLIENTS, ISSUES_PER_CLIENT))
+        floor = max(floor, _throughput("raw", CLIENTS, ISSUES_PER_CLIENT))
 
     issued = LedgerEntry.objects.filter(kind="ISSUE").count()
     on_hand = sum(Stock.objects.values_list("on_hand", flat=True))
