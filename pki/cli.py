@@ -6,6 +6,9 @@ to ``_COMMAND_MODULES``, or, for a module that is slow to import, add one line t
 """
 
 import importlib
+import io
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,10 +57,23 @@ class _PkiGroup(TyperGroup):
         except PkiError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from None
+        except BrokenPipeError:
+            # The reader left (`pki list | head`): nothing went wrong, so nothing to report.
+            # Point stdout at /dev/null so the interpreter's final flush fails no louder.
+            _silence_stdout()
+            raise typer.Exit(1) from None
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             typer.echo(f"error: {exc.strerror or exc}{where}.", err=True)
             raise typer.Exit(1) from None
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (CliRunner): nothing left to flush to a closed pipe
 
 
 app = typer.Typer(

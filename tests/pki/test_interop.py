@@ -341,3 +341,17 @@ def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
     assert len(modes) > 15
     wrong = {str(p): oct(m) for p, m in modes.items() if m != (0o700 if p.is_dir() else 0o600)}
     assert wrong == {}
+
+
+def test_a_closed_output_pipe_is_not_an_error_message(home: PkiHome, ca: CreatedCA) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as `pki list | head -0` would: every write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pki.cli", "--home", str(home.root), "list"],
+            stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
