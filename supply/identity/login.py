@@ -8,6 +8,7 @@ in constant time and re-read when its file changes (rotation needs no restart).
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +27,8 @@ from supply.identity.watch import WatchedFile
 SECRET_HEADER = "HTTP_X_PROXY_SECRET"  # noqa: S105 (a header name)
 VERIFY_HEADER = "HTTP_X_CLIENT_VERIFY"
 CERT_HEADER = "HTTP_X_CLIENT_CERT"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +70,16 @@ def from_trusted_proxy(meta: Mapping[str, str]) -> bool:
         return False
     try:
         secret = _proxy_secret().get()
-    except OSError:
-        return False  # no secret configured: trust no proxy
+    except OSError as exc:
+        # No secret configured: trust no proxy. Every login then fails, so say why in the log.
+        _warn_once(f"proxy secret: Cannot read {exc.filename} ({exc.strerror}); ignoring logins.")
+        return False
     return bool(secret) and hmac.compare_digest(given.encode("latin-1"), secret)
+
+
+@cache
+def _warn_once(message: str) -> None:
+    log.warning(message)
 
 
 def certificate_login(meta: Mapping[str, str]) -> CertificateLogin | None:

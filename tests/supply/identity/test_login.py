@@ -244,3 +244,20 @@ def test_an_unusable_cache_directory_falls_back_to_the_database(
     settings.SUPPLY_IDENTITY_CACHE_DIR = blocker
     cert = _granted(pki_site, "No Cache")  # invalidation fails too, and is only logged
     assert api("get", WHOAMI, cert).json()["subject_dn"] == "CN=No Cache,O=Harness Fleet"
+
+
+def test_a_missing_proxy_secret_refuses_logins_and_says_why_in_the_log(
+    api: Api, pki_site: PkiSite, edge: Edge, caplog: pytest.LogCaptureFixture
+) -> None:
+    cert = _granted(pki_site, "No Secret File")
+    edge.secret_file.unlink()
+    with caplog.at_level("WARNING", logger="supply.identity.login"):
+        reply = api("get", WHOAMI, cert)
+        assert api("get", WHOAMI, cert).status_code == 403
+    assert reply.status_code == 403
+    assert reply.json() == {"detail": "Authentication credentials were not provided."}
+    mine = [r.getMessage() for r in caplog.records if r.name == "supply.identity.login"]
+    assert mine == [  # once, not per request
+        f"proxy secret: Cannot read {edge.secret_file} (No such file or directory); "
+        "ignoring logins."
+    ]
