@@ -85,8 +85,7 @@ def init_ca(
     subject = _ca_name(name, org, country)
     check_secret(passphrase, "CA passphrase", MIN_CA_PASSPHRASE_LENGTH)
     with h.lock():
-        if h.has_ca():
-            raise CAExistsError(f"CA: {h.ca_cert} exists already; refusing to overwrite it.")
+        refuse_existing(h)
         key = kt.generate()
         not_before, not_after = profiles.validity(lifetime)
         cert = profiles.build(
@@ -100,8 +99,9 @@ def init_ca(
             not_after=not_after,
         )
         ca = LoadedCA(cert, key)
-        # The certificate is written last: its presence is what "this home has a CA" means, so a
-        # process killed half-way leaves a home that init-ca can still complete.
+        # The certificate is written last: its presence is what "this home has a CA" means. A
+        # process killed half-way leaves a key without it, which refuse_existing will not
+        # overwrite (it cannot tell that key from a real CA key whose certificate was moved).
         atomic_write(h.ca_key, encrypted_pem(key, passphrase))
         atomic_write(h.issued_cert(describe(cert).serial), ca.pem)
         with h.index() as index, index.write():
@@ -109,6 +109,17 @@ def init_ca(
             crl.publish(h, ca, index, days=None)
         atomic_write(h.ca_cert, ca.pem)
     return CreatedCA(describe(cert), h.ca_cert, h.ca_key, h.crl)
+
+
+def refuse_existing(home: PkiHome) -> None:
+    """CAExistsError when ``home`` has a CA certificate or a CA key: never overwrite either."""
+    if home.has_ca():
+        raise CAExistsError(f"CA: {home.ca_cert} exists already; refusing to overwrite it.")
+    if home.ca_key.exists():
+        raise CAExistsError(
+            f"CA: {home.ca_key} exists without {home.ca_cert.name}; restore the certificate, "
+            "or move the key away to create a new CA."
+        )
 
 
 def load_ca_cert(home: PkiHome | Path | str) -> x509.Certificate:

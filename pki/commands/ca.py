@@ -24,12 +24,10 @@ def init_ca(
 ) -> None:
     """Create the root CA and an empty CRL; refuses to overwrite an existing CA."""
     from pki.ca import init_ca as create
+    from pki.ca import refuse_existing
 
     h = home(ctx)
-    if h.has_ca():  # checked again under the lock; this only spares a needless prompt
-        from pki.errors import CAExistsError
-
-        raise CAExistsError(f"CA: {h.ca_cert} exists already; refusing to overwrite it.")
+    refuse_existing(h)  # checked again under the lock; this only spares a needless prompt
     passphrase = ca_passphrase(passphrase_file, confirm=True)
     created = create(
         h,

@@ -61,9 +61,19 @@ def test_init_ca_refuses_to_overwrite(home: PkiHome) -> None:
     assert (home.ca_cert.read_bytes(), home.ca_key.read_bytes()) == before
 
 
-def test_init_ca_completes_after_a_crash_before_the_certificate(home: PkiHome) -> None:
+def test_init_ca_never_overwrites_a_key_without_its_certificate(home: PkiHome) -> None:
     init_ca(home, name="First", passphrase=PASSPHRASE)
-    home.ca_cert.unlink()  # as if killed before the last rename
+    key = home.ca_key.read_bytes()
+    # As if killed before the last rename, or the certificate was moved away to distribute it.
+    home.ca_cert.unlink()
+    with pytest.raises(CAExistsError) as err:
+        init_ca(home, name="Second", passphrase=PASSPHRASE)
+    assert str(err.value) == (
+        f"CA: {home.ca_key} exists without cert.pem; restore the certificate, "
+        "or move the key away to create a new CA."
+    )
+    assert home.ca_key.read_bytes() == key
+    home.ca_key.rename(home.ca_dir / "old-key.pem")
     init_ca(home, name="Second", passphrase=PASSPHRASE)
     assert load_ca(home, PASSPHRASE).cert.subject.rfc4514_string() == "CN=Second"
 
