@@ -11,7 +11,7 @@ import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -43,24 +43,29 @@ def _first_line(data: bytes) -> bytes:
     return data.split(b"\n", 1)[0].strip()
 
 
-# Keyed by path, so one object (and its parsed file) per configured file, also under tests'
-# settings overrides.
+# Keyed by the setting's value, so one object (and its parsed file) per configured file, also
+# under tests' settings overrides; the Path is built only on a miss (it costs per request).
 @cache
-def _secret_file(path: Path) -> WatchedFile[bytes]:
-    return WatchedFile(path, _first_line)
+def _secret_file(path: str | Path) -> WatchedFile[bytes]:
+    return WatchedFile(Path(path), _first_line)
 
 
 @cache
-def _trust_store(ca_file: Path, crl_file: Path) -> TrustStore:
-    return TrustStore(ca_file, crl_file)
+def _trust_store(ca_file: str | Path, crl_file: str | Path) -> TrustStore:
+    return TrustStore(Path(ca_file), Path(crl_file))
+
+
+@lru_cache(maxsize=1024)
+def _unquote(escaped: str) -> str:
+    return unquote(escaped)
 
 
 def _proxy_secret() -> WatchedFile[bytes]:
-    return _secret_file(Path(settings.SUPPLY_PROXY_SECRET_FILE))
+    return _secret_file(settings.SUPPLY_PROXY_SECRET_FILE)
 
 
 def trust_store() -> TrustStore:
-    return _trust_store(Path(settings.SUPPLY_TRUSTED_CA), Path(settings.SUPPLY_CRL))
+    return _trust_store(settings.SUPPLY_TRUSTED_CA, settings.SUPPLY_CRL)
 
 
 def from_trusted_proxy(meta: Mapping[str, str]) -> bool:
@@ -94,7 +99,7 @@ def certificate_login(meta: Mapping[str, str]) -> CertificateLogin | None:
     escaped = meta.get(CERT_HEADER, "")
     if not escaped:
         return None
-    info = trust_store().verify(unquote(escaped))
+    info = trust_store().verify(_unquote(escaped))
     user = lookup.user_for(info)
     if user is None:
         raise LoginFailure(

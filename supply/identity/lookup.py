@@ -16,6 +16,7 @@ Unknown certificates are not cached, so a grant takes effect at the next request
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import uuid
 from typing import Any
@@ -34,11 +35,13 @@ log = logging.getLogger(__name__)
 
 
 def _cache() -> BaseCache:
-    # Built per call (it only holds a path) so tests' settings overrides apply.
-    return FileBasedCache(
-        str(settings.SUPPLY_IDENTITY_CACHE_DIR),
-        {"TIMEOUT": settings.SUPPLY_IDENTITY_CACHE_SECONDS, "OPTIONS": {"MAX_ENTRIES": 20000}},
-    )
+    # Looked up per call so tests' settings overrides apply; built once per configuration.
+    return _file_cache(settings.SUPPLY_IDENTITY_CACHE_DIR, settings.SUPPLY_IDENTITY_CACHE_SECONDS)
+
+
+@functools.cache
+def _file_cache(directory: object, timeout: int) -> BaseCache:
+    return FileBasedCache(str(directory), {"TIMEOUT": timeout, "OPTIONS": {"MAX_ENTRIES": 20000}})
 
 
 def _generation(cache: BaseCache) -> str:
