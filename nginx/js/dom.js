@@ -64,7 +64,8 @@ export function field(label, control, hint) {
 export function table(caption, headers, rows, numericColumns = []) {
   return h(
     "div",
-    { class: "table-wrap" },
+    // Focusable, so a keyboard can scroll a table wider than the screen.
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
     h(
       "table",
       {},

@@ -217,6 +217,10 @@ def test_tablet_layout_puts_the_navigation_above_the_page(open_as, site):
     assert main["width"] > 700, "the page uses the full width of a tablet"
     assert page.evaluate("document.documentElement.scrollWidth") <= 768, "no sideways scrolling"
     screenshot(page, "stock-clerk-tablet")
+    go(page, "Ledger")
+    page.locator("#ledger-count").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768, "the table scrolls, alone"
+    screenshot(page, "ledger-clerk-tablet")
 
 
 def test_keyboard_reaches_the_skip_link_then_the_navigation(open_as, site):
@@ -261,6 +265,9 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
     assert on_hand(page, SHELF) == before[SHELF] + 5 - 3
     rows = ledger_rows(page, doc)
     screenshot(page, "ledger-after-operations")
+    wrap = page.locator("#ledger .table-wrap")
+    assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth"), "all ten columns fit a laptop"
+    assert wrap.get_attribute("tabindex") == "0", "a keyboard can scroll a wide table"
     assert [(r["Kind"], r["Document"], r["Qty"]) for r in rows] == [
         ("ISSUE", f"{doc}-I", "3"),
         ("STOW", f"{doc}-S", "5"),
@@ -271,6 +278,7 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
         (f"{UNIT}/{RECEIVING}", f"{UNIT}/{SHELF}", ""),
         ("", f"{UNIT}/{RECEIVING}", ""),
     ]
+    assert {r["By"] for r in rows} == {"Dana Clerk"}, "the name from the clerk's certificate"
     ledger_id = re.search(r"ledger entry (\d+)", receipt)
     assert ledger_id and rows[2]["#"] == ledger_id[1]
 
@@ -512,7 +520,7 @@ def test_a_manager_adjusts_stock_to_an_inventory_count(open_as, site):
     assert on_hand(page, location, nsn) == counted
     rows = ledger_rows(page, doc, kind="ADJUSTMENT")
     assert [(r["Kind"], r["Qty"], r["To"]) for r in rows] == [
-        ("ADJUSTMENT", f"3 (counted {counted})", f"{UNIT}/{location}")
+        ("ADJUSTMENT", f"+3 (counted {counted})", f"{UNIT}/{location}")
     ]
     screenshot(page, "ledger-adjustment-filtered")
 

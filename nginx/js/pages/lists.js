@@ -70,6 +70,19 @@ function dayStart(value, plusDays = 0) {
   return d.toISOString();
 }
 
+/** An adjustment's signed change and the count it set; other kinds move a positive quantity. */
+function ledgerQuantity(t) {
+  if (t.kind !== "ADJUSTMENT" || t.counted === null || t.counted === undefined) return String(t.quantity);
+  const change = t.quantity > 0 ? `+${t.quantity}` : String(t.quantity);
+  return [h("span", { class: "nowrap" }, change), " ", h("span", { class: "nowrap" }, `(counted ${t.counted})`)];
+}
+
+/** The CN of an RFC 4514 DN string such as "CN=Dana Clerk,O=Navy" (first CN; escapes kept). */
+function commonName(dn) {
+  const match = /(?:^|,)\s*CN=((?:\\.|[^,\\])+)/i.exec(dn || "");
+  return match ? match[1].trim() : "";
+}
+
 export function ledgerPage() {
   const kind = h("select", { name: "kind" }, option("", "Any kind"), KINDS.map((k) => option(k, k)));
   const after = h("input", { type: "date", name: "after_day" });
@@ -98,11 +111,12 @@ export function ledgerPage() {
       t.kind,
       h("span", { class: "nowrap" }, t.document_number),
       nsnCell(t.nsn),
-      t.kind === "ADJUSTMENT" && t.counted !== null && t.counted !== undefined ? `${t.quantity} (counted ${t.counted})` : String(t.quantity),
-      locationText(t.from_location),
-      locationText(t.to_location),
+      ledgerQuantity(t),
+      h("span", { class: "nowrap" }, locationText(t.from_location)),
+      h("span", { class: "nowrap" }, locationText(t.to_location)),
       t.customer_unit ?? "",
-      h("span", { title: t.subject_dn || "" }, t.user),
+      // The person's name from their certificate; the full DN and user name on hover.
+      h("span", { title: `${t.subject_dn || ""} (${t.user})` }, commonName(t.subject_dn) || t.user),
     ],
   });
 }
