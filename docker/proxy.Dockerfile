@@ -22,18 +22,22 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 # Same interpreter path as the final stage (/usr/bin/python3), so the venv can be copied over.
-RUN python3 -m venv /opt/venv
+# /opt/venv is what the image keeps: `pip install .`, the pki toolkit without the service's
+# dependencies (no Django, gunicorn or psycopg at the edge). /opt/build-venv adds the `service`
+# extra only to collect Django's static files here; it stays in this stage.
+RUN python3 -m venv /opt/venv && python3 -m venv /opt/build-venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY pki ./pki
 COPY supply ./supply
 RUN /opt/venv/bin/pip install --no-cache-dir . \
-    && /opt/venv/bin/pip uninstall --yes pip setuptools
+    && /opt/venv/bin/pip uninstall --yes pip setuptools \
+    && /opt/build-venv/bin/pip install --no-cache-dir '.[service]'
 # Django's static files, served by nginx at /supply/static/; collected here with a build-only key.
 RUN SUPPLY_SECRET_KEY=collectstatic-at-build-only \
     SUPPLY_DATA_DIR=/tmp/build-data \
     SUPPLY_STATIC_ROOT=/opt/tactical-edge/static \
-    /opt/venv/bin/supply collectstatic --noinput --verbosity 0
+    /opt/build-venv/bin/supply collectstatic --noinput --verbosity 0
 
 FROM runtime
 COPY --from=build /opt/venv /opt/venv

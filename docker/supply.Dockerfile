@@ -13,8 +13,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY pki ./pki
 COPY supply ./supply
-# A regular (not editable) install: the final stage copies only the venv, never the source tree.
-RUN /opt/venv/bin/pip install --no-cache-dir . \
+# A regular (not editable) install of pki and the service (the `service` extra): the final stage
+# copies only the venv, never the source tree.
+RUN /opt/venv/bin/pip install --no-cache-dir '.[service]' \
     && /opt/venv/bin/pip uninstall --yes pip setuptools
 # Static files are collected at build so the running container never writes them. The key and data
 # directory here exist only for this build step; the real ones come from the environment at run time.

@@ -12,10 +12,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import tomllib
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.docker.helpers import (
     DOCKER,
@@ -396,3 +400,118 @@ def test_proxy_and_supply_meet_on_a_unix_socket(
     assert (supply_stopped.returncode, proxy_stopped.returncode) == (0, 0)
     # gunicorn removes its socket on a clean stop: nothing stale is left in the shared volume.
     assert not socket_path.exists()
+
+
+# ------------------------------------------------------------- the proxy image's install set
+
+# Run as `python -c`: makes every installed distribution outside ALLOWED unimportable, then runs
+# the `pki` command line. Distributions are matched by their top-level import names.
+_ONLY_INSTALL_SET = """
+import importlib.abc, json, re, sys
+from importlib import metadata
+
+allowed = set(json.loads(sys.argv.pop(1)))
+blocked = {
+    name
+    for name, dists in metadata.packages_distributions().items()
+    if not any(re.sub(r"[-_.]+", "-", d).lower() in allowed for d in dists)
+}
+
+class OnlyInstallSet(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in blocked:
+            raise ModuleNotFoundError(f"{fullname} is not in the install set", name=fullname)
+        return None
+
+sys.meta_path.insert(0, OnlyInstallSet())
+command = sys.argv.pop(1)
+if command == "--import":
+    __import__(sys.argv[1])
+elif command == "supply":
+    from supply.manage import main
+    main()
+else:
+    from pki.cli import main
+    main()
+"""
+
+
+def _install_set(extras: frozenset[str] = frozenset()) -> set[str]:
+    """Distribution names `pip install .` (plus `extras`) pulls in: pyproject.toml's requirements
+    and, transitively, those of the installed packages."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pending = [Requirement(r) for r in project["dependencies"]]
+    for extra in extras:
+        pending += [Requirement(r) for r in project["optional-dependencies"][extra]]
+    found: set[str] = {canonicalize_name(project["name"])}  # pki and supply themselves
+    while pending:
+        requirement = pending.pop()
+        name = canonicalize_name(requirement.name)
+        if name in found:
+            continue
+        found.add(name)
+        for spec in metadata.requires(name) or []:
+            child = Requirement(spec)
+            extras_asked = requirement.extras or {""}
+            if child.marker is None or any(
+                child.marker.evaluate({"extra": e}) for e in extras_asked
+            ):
+                pending.append(child)
+    return found
+
+
+def _run_with_only(
+    allowed: set[str], *args: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("python"), "-c", _ONLY_INSTALL_SET, json.dumps(sorted(allowed)), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_proxy_install_set_renders_the_config_without_the_service(
+    tmp_path: Path, pki_home: Path, share: Path
+) -> None:
+    """The proxy image installs `pip install .` (no `service` extra): no Django, DRF, gunicorn or
+    psycopg. `pki nginx-config` must render the same file with only that."""
+    allowed = _install_set()
+    assert "cryptography" in allowed
+    assert not {"django", "djangorestframework", "gunicorn", "psycopg"} & allowed
+    env = clean_env(PKI_HOME=str(pki_home))
+    # The blocker is real: Django is installed here, yet cannot be imported under it.
+    blocked = _run_with_only(allowed, "--import", "django", env=env)
+    assert blocked.returncode == 1
+    assert blocked.stderr.splitlines()[-1] == (
+        "ModuleNotFoundError: django is not in the install set"
+    )
+
+    args = [
+        "nginx-config",
+        "--server=localhost",
+        "--upstream=unix:/run/supply/gunicorn.sock",
+        f"--templates={share / 'templates'}",
+        f"--web-root={share / 'web'}",
+        f"--static-root={share / 'static'}",
+        f"--runtime-dir={tmp_path / 'run'}",
+    ]
+    only = _run_with_only(allowed, "pki", *args, env=env)
+    assert only.returncode == 0, only.stderr
+    full = subprocess.run(
+        [tool("pki"), *args], env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert only.stdout == full.stdout
+    assert "ssl_verify_client optional;" in only.stdout
+
+
+def test_supply_without_the_service_extra_is_one_clear_line(pki_home: Path) -> None:
+    result = _run_with_only(
+        _install_set(), "supply", "migrate", env=clean_env(PKI_HOME=str(pki_home))
+    )
+    assert (result.returncode, result.stderr) == (
+        1,
+        "supply: the service is not installed here (Django is missing); "
+        "install it with: pip install 'tactical-edge[service]'\n",
+    )

@@ -132,3 +132,19 @@ def test_every_copied_source_exists_and_is_in_the_build_context(name: str) -> No
     for source in sources:
         assert (ROOT / source).exists(), source
         assert any(source == a or source.startswith(a + "/") for a in allowed), source
+
+
+def test_install_sets_service_in_supply_pki_alone_in_proxy() -> None:
+    """The supply image installs the `service` extra; the proxy keeps a venv of `pip install .`
+    (pki only: tests/docker/test_entrypoints.py proves it renders the nginx config) and uses the
+    service's dependencies only in a build-stage venv for collectstatic."""
+    supply_runs = " ".join(r for s in parse(DOCKERFILES["supply"]).stages for r in s.all("RUN"))
+    assert "/opt/venv/bin/pip install --no-cache-dir '.[service]'" in supply_runs
+    proxy = parse(DOCKERFILES["proxy"])
+    proxy_runs = " ".join(r for s in proxy.stages[:-1] for r in s.all("RUN"))
+    assert "/opt/venv/bin/pip install --no-cache-dir . " in proxy_runs
+    assert "/opt/build-venv/bin/pip install --no-cache-dir '.[service]'" in proxy_runs
+    assert "/opt/build-venv/bin/supply collectstatic" in proxy_runs
+    copied = [c for c in proxy.final.all("COPY") if c.startswith("--from=")]
+    assert "--from=build /opt/venv /opt/venv" in copied
+    assert not [c for c in copied if "build-venv" in c]
