@@ -2,8 +2,10 @@
 # The edge: unprivileged nginx configured at start by `pki nginx-config` from the mounted PKI home.
 # Build from the repository root:
 #   docker build -f docker/proxy.Dockerfile -t tactical-edge/proxy:0.1.0 .
-# The stable nginx line on Debian 12, the same Debian as the supply image's Python base.
-ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.28-bookworm
+# nginx's stable line (even minor: 1.30 since April 2026) on Debian 13, the same Debian as the
+# supply image's Python base. Current nginx images are built on Debian 13 only, and 1.28 no
+# longer gets fixes; move to the next even line each April.
+ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.30-trixie
 
 # nginx plus the Debian Python 3.11 that runs `pki` at container start.
 FROM ${NGINX_IMAGE} AS runtime

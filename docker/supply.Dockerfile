@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # The supply service: Django + DRF under gunicorn. Build from the repository root:
 #   docker build -f docker/supply.Dockerfile -t tactical-edge/supply:0.1.0 .
-# A maintained release line, not a floating tag: Python 3.11 (what the project targets) on Debian 12.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# A maintained release line, not a floating tag: Python 3.11 (what the project targets) on
+# Debian 13 (trixie), whose security support outlasts Debian 12's (ended June 2026, LTS only).
+ARG PYTHON_IMAGE=python:3.11-slim-trixie
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \

@@ -87,11 +87,12 @@ def test_base_images_follow_maintained_release_lines() -> None:
     supply = parse(DOCKERFILES["supply"])
     proxy = parse(DOCKERFILES["proxy"])
     assert {supply.resolve(s.base) for s in supply.stages if s.base.startswith("$")} == {
-        "python:3.11-slim-bookworm"
+        "python:3.11-slim-trixie"
     }
     proxy_bases = {proxy.resolve(s.base) for s in proxy.stages if s.base.startswith("$")}
     assert len(proxy_bases) == 1
-    assert re.fullmatch(r"nginxinc/nginx-unprivileged:1\.\d*[02468]-bookworm", proxy_bases.pop())
+    # An even minor is nginx's stable line; Debian 13 is the release both images share.
+    assert re.fullmatch(r"nginxinc/nginx-unprivileged:1\.\d*[02468]-trixie", proxy_bases.pop())
 
 
 @pytest.mark.parametrize("name", sorted(DOCKERFILES))
