@@ -7,7 +7,7 @@
 # longer gets fixes; move to the next even line each April.
 ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.30-trixie
 
-# nginx plus the Debian Python 3.11 that runs `pki` at container start.
+# nginx plus the Debian Python (3.13 on Debian 13) that runs `pki` at container start.
 FROM ${NGINX_IMAGE} AS runtime
 # Root only to install packages; the final stage switches to an unprivileged numeric user.
 # hadolint ignore=DL3002
