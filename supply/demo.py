@@ -352,6 +352,19 @@ def ready_over_socket(sock_path: Path) -> bool:
     return status_line.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200"))
 
 
+def socket_answers(sock_path: Path) -> bool:
+    """Does a process listen on this unix socket (another demo using the same directory)?"""
+    if not sock_path.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2)
+            sock.connect(str(sock_path))
+    except OSError:
+        return False
+    return True
+
+
 def port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=2):
@@ -500,6 +513,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise DemoError(
                 f"state directory: {run.root} is too long a path for a unix socket; "
                 "choose a shorter one with SUPPLY_DEMO_DIR=DIR."
+            )
+        if socket_answers(run.socket):
+            raise DemoError(
+                f"state directory: {run.root} is in use by another `make run` (its socket "
+                "answers); stop that one, or choose another directory with SUPPLY_DEMO_DIR=DIR."
             )
         nginx = find_nginx()  # before anything is created: a missing nginx leaves no trace
         run.root.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -12,6 +12,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,40 @@ def test_make_run_as_root_tries_apt_get_then_says_how_to_install_nginx(tmp_path)
     )
     assert failed.returncode == 1
     assert failed.stderr == f"make run: apt-get update failed. {NGINX_HINT}\n"
+
+
+def test_make_run_refuses_a_state_directory_another_run_serves_from(tmp_path):
+    root = tmp_path / "run"
+    root.mkdir()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as other:
+        other.bind(str(root / "supply.sock"))
+        other.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", str(free_port())],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"make run: state directory: {root} is in use by another `make run` (its socket answers); "
+        "stop that one, or choose another directory with SUPPLY_DEMO_DIR=DIR.\n"
+    )
+    assert sorted(p.name for p in root.iterdir()) == ["supply.sock"], "nothing else was touched"
+
+
+def test_make_run_stops_nginx_and_says_so_when_the_service_dies(tmp_path):
+    stack = start_demo_on_a_free_port(tmp_path / "run")
+    os.kill(stack.pids["supply"], signal.SIGKILL)
+    code = stack.process.wait(timeout=60)
+    assert code == 1, stack.output()
+    assert process_gone(stack.pids["nginx"]), "nginx is stopped with it"
+    assert not _port_open(stack.port)
+    log = tmp_path / "run" / "logs" / "supply.log"
+    said = f"make run: supply exited (code -9) unexpectedly; its log {log} ends with:"
+    deadline = time.monotonic() + 30  # the reader thread drains the pipe after the exit
+    while said not in stack.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert said in stack.output()
+    assert "Stopped nginx and the supply service." in stack.output()
