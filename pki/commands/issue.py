@@ -108,6 +108,10 @@ def issue_user(
         _issue_batch(h, from_csv, out_dir, legacy, days, key_type, password_file, passphrase_file)
         return
     assert full_name is not None
+    if out_dir is not None:
+        raise InputError("--out-dir: Only with --from; for one user give --out FILE.")
+    if legacy and not p12:
+        raise InputError("--legacy: Applies to .p12 files only, not to --pem.")
     from pki.issue import issue_user as issue
 
     h.require_ca()

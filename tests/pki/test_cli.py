@@ -202,6 +202,14 @@ def test_issue_user_argument_errors(cli, tmp_path: Path) -> None:
         "key type: Unknown key type 'ed25519'; "
         "choose one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096.",
     )
+    fails(
+        cli("issue-user", "Jane", "--pem", "--legacy", "--passphrase-file", "@PP"),
+        "--legacy: Applies to .p12 files only, not to --pem.",
+    )
+    fails(
+        cli("issue-user", "Jane", "--out-dir", str(tmp_path), "--passphrase-file", "@PP"),
+        "--out-dir: Only with --from; for one user give --out FILE.",
+    )
     missing = tmp_path / "nope.csv"
     fails(
         cli("issue-user", "--from", str(missing), "--passphrase-file", "@PP"),
