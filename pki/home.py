@@ -26,6 +26,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,7 @@ class Index:
             # files the database's permissions.
             make_dir(path.parent)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+        self._path = path
         self._db = sqlite3.connect(path, timeout=_LOCK_TIMEOUT_S, isolation_level=None)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -222,7 +224,13 @@ class Index:
     @contextlib.contextmanager
     def write(self) -> Iterator[Index]:
         """A write transaction holding SQLite's write lock from its first statement."""
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # "database is locked" once the timeout has passed
+            raise PkiError(
+                f"index: Another pki process kept {self._path} locked for "
+                f"{_LOCK_TIMEOUT_S:.0f} s; try again when it has finished."
+            ) from None
         try:
             yield self
         except BaseException:
@@ -344,12 +352,30 @@ class PkiHome:
     def lock(self) -> Iterator[None]:
         """An exclusive lock over the whole home (CA creation, CRL numbering and writing)."""
         self.prepare()
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+        path = self.root / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _flock_within(fd, path, _LOCK_TIMEOUT_S)
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+
+def _flock_within(fd: int, path: Path, seconds: float) -> None:
+    """An exclusive flock on ``fd``, waiting at most ``seconds`` (a stopped process holding it
+    must not hang every other command)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise PkiError(
+                    f"lock: Another pki process kept {path} locked for {seconds:.0f} s; "
+                    "try again when it has finished."
+                ) from None
+            time.sleep(0.05)
 
 
 def as_home(home: PkiHome | Path | str) -> PkiHome:

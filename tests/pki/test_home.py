@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+import pki.home
 from pki.ca import CreatedCA
+from pki.errors import PkiError
 from pki.home import PkiHome, atomic_write, default_home
 from pki.issue import issue_user
+from pki.revocation import revoke, write_crl
 from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
 
 
@@ -78,3 +82,34 @@ def test_damaged_index_and_crl_are_one_line_errors(home: PkiHome, ca: CreatedCA)
     assert str(err.value) == (
         f"index: {home.index_path} is not a usable SQLite database (file is not a database)."
     )
+
+
+def test_locks_held_too_long_are_one_line_errors(
+    home: PkiHome, ca: CreatedCA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    monkeypatch.setattr(pki.home, "_LOCK_TIMEOUT_S", 1.0)
+    holder = sqlite3.connect(home.index_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # as a stopped `pki` process in mid-write would
+    try:
+        with pytest.raises(PkiError) as err:
+            revoke(home, user.info.serial, "superseded")
+    finally:
+        holder.close()
+    assert str(err.value) == (
+        f"index: Another pki process kept {home.index_path} locked for 1 s; "
+        "try again when it has finished."
+    )
+    fd = os.open(home.root / ".lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(PkiError) as err:
+            write_crl(home, passphrase=PASSPHRASE)
+    finally:
+        os.close(fd)
+    assert str(err.value) == (
+        f"lock: Another pki process kept {home.root / '.lock'} locked for 1 s; "
+        "try again when it has finished."
+    )
+    revoke(home, user.info.serial, "superseded")  # both free again
+    assert write_crl(home, passphrase=PASSPHRASE)
