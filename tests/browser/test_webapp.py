@@ -614,3 +614,21 @@ def test_every_form_explains_its_errors_at_laptop_and_tablet_size(
             assert page.evaluate("document.activeElement.textContent") == shown
         else:
             assert shown == "Please correct the marked fields.", (op, shown)
+
+
+def test_every_page_loads_only_from_its_own_origin(open_as, site):
+    """No fonts, scripts, styles or API calls from anywhere else: the app works offline."""
+    page = open_as(site.admin)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    links = ("Catalog", "Stock", "Receipt", "Stow", "Issue", "Adjustment", "Ledger")
+    for link in (*links, "Below reorder point", "Install your certificate", "Who am I"):
+        go(page, link)
+        page.locator("main h1").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert any(url.endswith("/js/app.js") for url in requested)
+    assert any("/supply/api/" in url for url in requested)
+    foreign = [url for url in requested if not url.startswith(f"{site.origin}/")]
+    assert foreign == [], foreign

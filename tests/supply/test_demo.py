@@ -77,6 +77,13 @@ def test_make_run_starts_serves_the_admin_stops_and_reuses_its_state(tmp_path):
 
         shell = _curl("--cacert", str(stack.ca), "--write-out", "%{http_code}", stack.url)
         assert shell.stdout.endswith("200") and "<title>Supply" in shell.stdout
+        stock = _curl("-K", str(conf), "--cacert", str(stack.ca), f"{stack.url}supply/api/stock/")
+        assert json.loads(stock.stdout)["count"] > 0, "some demo stock is loaded"
+        # The server certificate names 127.0.0.1 too (an IP SAN): curl checks it against the CA.
+        by_ip = _curl(
+            "--cacert", str(stack.ca), "--write-out", "%{http_code}", f"https://127.0.0.1:{port}/"
+        )
+        assert by_ip.returncode == 0 and by_ip.stdout.endswith("200"), by_ip.stderr
         no_cert = _curl("--cacert", str(stack.ca), f"{stack.url}supply/api/whoami/")
         assert json.loads(no_cert.stdout)["detail"].startswith("A client certificate is required")
     finally:
