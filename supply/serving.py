@@ -52,5 +52,7 @@ def gunicorn_argv(bind: str, workers: int | None = None) -> list[str]:
         # The control socket would live in $HOME/.gunicorn: shared by every instance on a host,
         # and unwritable in a read-only container. Nothing here uses it.
         "--no-control-socket",
+        "--config",
+        "python:supply.gunicorn_conf",
         "supply.wsgi:application",
     ]
