@@ -26,6 +26,12 @@ listen="${PROXY_LISTEN:-8443}"
 run_dir="${PROXY_RUN_DIR:-/tmp/nginx}"
 share="${PROXY_SHARE:-/opt/tactical-edge}"
 
+# pki makes the proxy secret on first use, but the containers mount the PKI home read-only: say
+# what to do on the host instead of failing on a temporary file's name.
+if [ -n "${PKI_HOME:-}" ] && [ ! -e "$PKI_HOME/proxy-secret" ] && [ ! -w "$PKI_HOME" ]; then
+    die "no proxy secret in $PKI_HOME, and it is read-only here; make it once on the host: pki nginx-config --server $PROXY_SERVER_NAME --upstream 127.0.0.1:8000 >/dev/null"
+fi
+
 # nginx.conf holds the proxy secret; pki writes it 0600. The directory stays traversable so that
 # worker processes of a root-run nginx (another uid) can use their temp directories in it.
 mkdir -p "$run_dir"

@@ -8,6 +8,7 @@ catches a process that does not stop at all. Speed is for `make bench`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -515,3 +516,31 @@ def test_supply_without_the_service_extra_is_one_clear_line(pki_home: Path) -> N
         "supply: the service is not installed here (Django is missing); "
         "install it with: pip install 'tactical-edge[service]'\n",
     )
+
+
+def test_proxy_with_read_only_home_lacking_the_proxy_secret_says_what_to_do(
+    short_dir: Path, pki_home: Path, share: Path
+) -> None:
+    """First installation without the host step that makes the proxy secret: the PKI home is
+    read-only to the proxy (as mounted in compose and ECS), so pki could not make it there."""
+    home = short_dir / "pki"
+    shutil.copytree(pki_home, home, ignore=shutil.ignore_patterns("proxy-secret"))
+    env = proxy_env(short_dir / "run", home, share, free_port(), "127.0.0.1:9")
+    command = [PROXY_ENTRYPOINT]
+    if os.geteuid() == 0:
+        # root may write anywhere; run as nobody, to whom the root-owned home is read-only (the
+        # run directory goes into short_dir, which is 1777 like /tmp).
+        home.chmod(0o755)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    else:
+        home.chmod(0o555)
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        home.chmod(0o755)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"proxy-entrypoint: no proxy secret in {home}, and it is read-only here; make it once "
+        "on the host: pki nginx-config --server localhost --upstream 127.0.0.1:8000 >/dev/null\n",
+    )
+    assert not (home / "proxy-secret").exists()
