@@ -50,6 +50,12 @@ def parse_san(value: str, *, wildcard: bool = True) -> x509.GeneralName:
 
 def server_sans(name: str, extra: Iterable[str]) -> tuple[str, list[x509.GeneralName]]:
     """The canonical server NAME and its SAN list: NAME first, then the extras, no duplicates."""
+    if name.strip().startswith("*."):
+        # NAME also names the directory servers/NAME and the inventory entry: one host.
+        raise InputError(
+            f"NAME: {name!r} is a wildcard; name the server by a host name and add the "
+            "wildcard with --san."
+        )
     first = parse_san(name, wildcard=False)
     sans: list[x509.GeneralName] = [first]
     for value in extra:

@@ -83,7 +83,13 @@ def test_server_duplicate_name_refused_then_replaced(home: PkiHome, ca: CreatedC
             ["bücher.example"],
             "SAN: 'bücher.example' is not ASCII; give the xn-- (punycode) form.",
         ),
-        ("*.example", (), "SAN: '*.example' is neither an IP address nor a valid DNS name."),
+        ("web", ["*.example"], "SAN: '*.example' is neither an IP address nor a valid DNS name."),
+        (
+            "*.edge.example",
+            (),
+            "NAME: '*.edge.example' is a wildcard; name the server by a host name and add the "
+            "wildcard with --san.",
+        ),
     ],
 )
 def test_server_bad_san(
