@@ -1,5 +1,7 @@
-"""Django admin for stock and the ledger. Both are read-only here: stock changes only through the
-services (which write the ledger), and ledger rows are never edited."""
+"""Django admin for stock, the ledger and stored idempotent responses. All are read-only here:
+stock changes only through the services (which write the ledger), ledger rows are never edited, and
+a stored response is what a retry must get back (expired ones are purged by
+`supply purge-idempotency-keys`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from supply.inventory.models import LedgerEntry, Stock
+from supply.inventory.models import IdempotencyRecord, LedgerEntry, Stock
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -53,4 +55,12 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "customer_unit",
         "user",
     ]
+    date_hierarchy = "created_at"
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "key", "method", "path", "status_code"]
+    search_fields = ["key", "user__username", "path"]
+    list_select_related = ["user"]
     date_hierarchy = "created_at"

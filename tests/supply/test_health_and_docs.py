@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
-from supply.inventory.models import LedgerEntry
+from supply.inventory.models import IdempotencyRecord, LedgerEntry
 
 
 @pytest.mark.django_db
@@ -33,6 +34,7 @@ def test_healthz_and_readyz_without_credentials():
 PROBE = """
 import django, json
 django.setup()
+from django.conf import settings
 from django.test import Client
 r = Client().get("/supply/readyz", HTTP_HOST="localhost")
 body = r.json()
@@ -114,6 +116,14 @@ def test_docs_page_loads_only_local_assets(client_for):
     for url in urls:
         assert url.startswith("/supply/"), url
     assert "http://" not in html and "https://" not in html.replace("https://swagger.io", "")
+    # Every asset is a file shipped with the installed packages (collectstatic serves it to nginx).
+    from django.contrib.staticfiles import finders
+
+    static = [url.split("?")[0] for url in urls if url.startswith(settings.STATIC_URL)]
+    assert any(url.endswith("swagger-ui-bundle.js") for url in static), static
+    for url in static:
+        found = finders.find(url[len(settings.STATIC_URL) :])
+        assert found and Path(str(found)).stat().st_size > 0, url
 
 
 def rendered_status(response: Any) -> int:
@@ -144,7 +154,10 @@ def test_ledger_admin_is_read_only(site, make_user, rf):
         "catalog.UnitOfIssue",
         "inventory.Stock",
         "inventory.LedgerEntry",
+        "inventory.IdempotencyRecord",
     } <= registered
+    records = admin.site._registry[IdempotencyRecord]
+    assert not records.has_change_permission(request) and not records.has_add_permission(request)
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label in {"catalog", "inventory"}:
             assert rendered_status(model_admin.changelist_view(request)) == 200, model
