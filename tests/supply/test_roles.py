@@ -156,3 +156,11 @@ def test_only_managers_change_or_delete_catalog_entries(site, client_for, role):
     )
     assert manager.delete("/supply/api/items/6135009857845/").status_code == 204
     assert list(Item.objects.values_list("common_name", flat=True)) == ["X"]
+
+
+def test_roles_are_groups_made_by_the_migration():
+    """No fixture here: the groups must come from the data migration itself (transactional tests,
+    which flush the database, run after this one)."""
+    from django.contrib.auth.models import Group
+
+    assert set(Group.objects.values_list("name", flat=True)) >= set(ROLES)
