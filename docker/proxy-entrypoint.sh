@@ -29,7 +29,7 @@ share="${PROXY_SHARE:-/opt/tactical-edge}"
 # pki makes the proxy secret on first use, but the containers mount the PKI home read-only: say
 # what to do on the host instead of failing on a temporary file's name.
 if [ -n "${PKI_HOME:-}" ] && [ ! -e "$PKI_HOME/proxy-secret" ] && [ ! -w "$PKI_HOME" ]; then
-    die "no proxy secret in $PKI_HOME, and it is read-only here; make it once on the host: pki nginx-config --server $PROXY_SERVER_NAME --upstream 127.0.0.1:8000 >/dev/null"
+    die "no proxy secret in $PKI_HOME, and it is read-only here; make it once on the host (docs/deploy.md: First installation; LOAD.md step 3)."
 fi
 
 # nginx.conf holds the proxy secret; pki writes it 0600. The directory stays traversable so that

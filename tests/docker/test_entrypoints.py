@@ -541,6 +541,6 @@ def test_proxy_with_read_only_home_lacking_the_proxy_secret_says_what_to_do(
     assert (result.returncode, result.stderr) == (
         2,
         f"proxy-entrypoint: no proxy secret in {home}, and it is read-only here; make it once "
-        "on the host: pki nginx-config --server localhost --upstream 127.0.0.1:8000 >/dev/null\n",
+        "on the host (docs/deploy.md: First installation; LOAD.md step 3).\n",
     )
     assert not (home / "proxy-secret").exists()
