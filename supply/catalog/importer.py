@@ -78,9 +78,12 @@ def _records(lines: Iterable[str]) -> Iterable[tuple[int, list[str]]]:
     """CSV records with the line each starts on (a quoted field may span lines)."""
     reader = csv.reader(lines, strict=True)
     start = 1
-    for record in reader:
-        yield start, record
-        start = reader.line_num + 1
+    try:
+        for record in reader:
+            yield start, record
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise csv.Error(f"line {start}: malformed CSV: {exc}") from None
 
 
 def _check_row(values: list[str], units: set[str]) -> tuple[CatalogRow | None, list[str]]:
@@ -143,7 +146,7 @@ def validate_catalog(lines: Iterable[str]) -> tuple[list[CatalogRow], list[RowEr
                 first_line_of[item.nsn] = line
                 items.append(item)
     except csv.Error as exc:
-        raise CatalogImportError(f"malformed CSV: {exc}", errors) from None
+        raise CatalogImportError(str(exc), errors) from None
     return items, errors
 
 

@@ -106,7 +106,11 @@ def test_skip_invalid_imports_the_good_rows(tmp_path):
         ),
         (
             HEADER.encode() + b'6505013324567,S9M,"unterminated,,1,EA,D\n',
-            "malformed CSV: unexpected end of data",
+            "line 2: malformed CSV: unexpected end of data",
+        ),
+        (
+            HEADER.encode() + b'6505013324567,S9M,Ok,,1,EA,D\n6505013324568,S9M,"a"b,,1,EA,D\n',
+            "line 3: malformed CSV: ',' expected after '\"'",
         ),
         (
             HEADER.encode() + b"6505013324567,S9M,Caf\xe9,,1,EA,D\n",
