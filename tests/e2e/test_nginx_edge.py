@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.harness.clients import curl
 from tests.harness.fixtures import require_tools
@@ -356,6 +358,52 @@ def test_system_wide_layout_passes_nginx_t(pki_site: PkiSite, tmp_path: Path) ->
     )
     assert check.returncode == 0, check.stderr
     assert "test is successful" in check.stderr
+
+
+def _handshake(port: int, ca: Path, *flags: str) -> str:
+    """``openssl s_client`` handshake output (no request), as the server answered it."""
+    argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
+    done = subprocess.run(
+        [*argv, "-CAfile", str(ca), *flags],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return done.stdout + done.stderr
+
+
+def test_tls_versions_ciphers_and_hsts(pki_site: PkiSite, tmp_path: Path, echo_port: int) -> None:
+    require_tools("openssl")
+    nginx = _start(pki_site, tmp_path, f"127.0.0.1:{echo_port}")
+    server_cert = x509.load_pem_x509_certificate(
+        (pki_site.home / "servers" / "localhost" / "cert.pem").read_bytes()
+    )
+    kind = "ECDSA" if isinstance(server_cert.public_key(), ec.EllipticCurvePublicKey) else "RSA"
+    try:
+        for version, flag in (("TLSv1.3", "-tls1_3"), ("TLSv1.2", "-tls1_2")):
+            out = _handshake(nginx.port, pki_site.ca_cert, flag)
+            assert f"Protocol  : {version}" in out or f"New, {version}," in out, out[-1500:]
+            assert "Verify return code: 0 (ok)" in out
+        # Older protocols: the client offers them (security level 0), the server refuses.
+        for flag in ("-tls1_1", "-tls1"):
+            out = _handshake(nginx.port, pki_site.ca_cert, flag, "-cipher", "DEFAULT@SECLEVEL=0")
+            assert "alert protocol version" in out, (flag, out[-1500:])
+        # TLS 1.2 outside the Mozilla "intermediate" list (CBC, no forward secrecy) is refused.
+        for cipher in (f"ECDHE-{kind}-AES128-SHA", "AES128-GCM-SHA256"):
+            out = _handshake(nginx.port, pki_site.ca_cert, "-tls1_2", "-cipher", cipher)
+            assert "alert handshake failure" in out, (cipher, out[-1500:])
+        good = _handshake(
+            nginx.port, pki_site.ca_cert, "-tls1_2", "-cipher", f"ECDHE-{kind}-AES128-GCM-SHA256"
+        )
+        assert f"Cipher is ECDHE-{kind}-AES128-GCM-SHA256" in good, good[-1500:]
+        # HSTS on every answer, errors included (`always`).
+        for path in ("/", "/supply/api/x/", "/nope"):
+            reply = _get(nginx, pki_site, path, None, {})
+            assert reply.headers["strict-transport-security"] == "max-age=63072000", path
+    finally:
+        nginx.stop()
 
 
 def test_cli_mistakes_are_one_line(pki_site: PkiSite, tmp_path: Path) -> None:
