@@ -24,9 +24,11 @@ def parse_bind(value: str) -> str:
 def default_workers() -> int:
     """$SUPPLY_WORKERS, else gunicorn's usual 2 x CPUs + 1, capped at 8 for small edge hosts."""
     configured = os.environ.get("SUPPLY_WORKERS", "").strip()
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    return min(2 * (os.cpu_count() or 1) + 1, 8)
+    if not configured:
+        return min(2 * (os.cpu_count() or 1) + 1, 8)
+    if not configured.isdigit() or int(configured) < 1:
+        raise ValueError(f"SUPPLY_WORKERS: {configured!r} is not a positive number.")
+    return int(configured)
 
 
 def gunicorn_argv(bind: str, workers: int | None = None) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from supply.serving import gunicorn_argv, parse_bind
+from supply.serving import default_workers, gunicorn_argv, parse_bind
 
 SUPPLY = str(Path(sys.executable).with_name("supply"))
 
@@ -87,6 +87,24 @@ def test_bad_bind_is_one_line_on_stderr(tmp_path):
     )
     assert done.returncode == 1
     assert done.stderr == "CommandError: --bind: 'nowhere' is not HOST:PORT or unix:PATH.\n"
+
+
+def test_bad_workers_setting_is_one_line_on_stderr(tmp_path):
+    env = {**env_for(tmp_path), "SUPPLY_WORKERS": "four"}
+    done = subprocess.run([SUPPLY, "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "CommandError: SUPPLY_WORKERS: 'four' is not a positive number.\n"
+
+
+def test_workers_default_and_setting(monkeypatch):
+    monkeypatch.delenv("SUPPLY_WORKERS", raising=False)
+    assert 1 <= default_workers() <= 8
+    monkeypatch.setenv("SUPPLY_WORKERS", " 3 ")
+    assert default_workers() == 3
+    monkeypatch.setenv("SUPPLY_WORKERS", "0")
+    with pytest.raises(ValueError) as caught:
+        default_workers()
+    assert str(caught.value) == "SUPPLY_WORKERS: '0' is not a positive number."
 
 
 def free_port() -> int:

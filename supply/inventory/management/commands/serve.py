@@ -28,14 +28,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            bind = parse_bind(options["bind"])
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
         workers = options["workers"]
         if workers is not None and workers < 1:
             raise CommandError(f"--workers: {workers} is not a positive number.")
-        argv = gunicorn_argv(bind, workers)
+        try:
+            argv = gunicorn_argv(parse_bind(options["bind"]), workers)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         sys.stdout.flush()
         sys.stderr.flush()
         # exec, so gunicorn's master gets the signals (SIGTERM from compose stops it gracefully).
