@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml  # type: ignore[import-untyped]
 
+from supply.serving import gunicorn_argv
 from tests.docker.helpers import ROOT, tool
 
 TEMPLATE = ROOT / "cloud" / "tactical-edge.yaml"
@@ -198,3 +199,13 @@ def test_every_database_client_gets_the_managed_password_as_a_secret(
     url = env["DATABASE_URL"]["Fn::Sub"]
     assert url.startswith("postgres://supply@")
     assert url.endswith("/supply?sslmode=require")
+
+
+def test_supply_task_gets_longer_to_stop_than_gunicorns_graceful_timeout(
+    resources: dict[str, Any],
+) -> None:
+    containers = {
+        c["Name"]: c for c in resources["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    }
+    argv = gunicorn_argv("127.0.0.1:8000", workers=1)
+    assert containers["supply"]["StopTimeout"] > int(argv[argv.index("--graceful-timeout") + 1])

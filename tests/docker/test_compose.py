@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from supply.serving import gunicorn_argv
 from tests.docker.helpers import DOCKER, tool
 
 COMPOSE = DOCKER / "compose.yaml"
@@ -114,3 +115,16 @@ def test_service_and_proxy_meet_on_the_shared_socket(compose: dict[str, Any]) ->
     assert services["proxy"]["environment"]["PROXY_UPSTREAM"] == socket
     assert compose["networks"]["backend"] == {"internal": True}
     assert services["proxy"]["networks"] == ["edge"]
+
+
+def _graceful_timeout() -> int:
+    argv = gunicorn_argv("127.0.0.1:8000", workers=1)
+    return int(argv[argv.index("--graceful-timeout") + 1])
+
+
+def test_supply_gets_longer_to_stop_than_gunicorns_graceful_timeout(
+    compose: dict[str, Any],
+) -> None:
+    grace = compose["services"]["supply"]["stop_grace_period"]
+    assert re.fullmatch(r"\d+s", grace)
+    assert int(grace[:-1]) > _graceful_timeout()
