@@ -16,7 +16,7 @@ from pki.home import PkiHome, as_home, atomic_write, read_file
 from pki.inventory import index_row
 from pki.keys import (
     DEFAULT_KEY_TYPE,
-    MIN_CA_PASSPHRASE_LENGTH,
+    MIN_PKCS8_SECRET_LENGTH,
     PrivateKey,
     check_secret,
     encrypted_pem,
@@ -83,7 +83,7 @@ def init_ca(
     kt = keys.key_type(key_type)
     lifetime = profiles.check_days("ca", days)
     subject = _ca_name(name, org, country)
-    check_secret(passphrase, "CA passphrase", MIN_CA_PASSPHRASE_LENGTH)
+    check_secret(passphrase, "CA passphrase", MIN_PKCS8_SECRET_LENGTH)
     with h.lock():
         refuse_existing(h)
         key = kt.generate()

@@ -218,7 +218,8 @@ def issue_user(
     h = as_home(home)
     lifetime = profiles.check_days("user", days)
     kt = keys.key_type(key_type)
-    keys.check_secret(password, "password")
+    minimum = keys.MIN_PKCS8_SECRET_LENGTH if pem else keys.MIN_SECRET_LENGTH
+    keys.check_secret(password, "password", minimum)
     names.subject(full_name, org_unit=org_unit)  # fail on a bad name before any slow work
     sans: list[x509.GeneralName] = [names.email_san(email)] if email else []
     if out is not None and out.exists():

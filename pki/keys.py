@@ -20,10 +20,11 @@ PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 DEFAULT_KEY_TYPE = "ec-p256"
 MIN_SECRET_LENGTH = 8
 # The library writes encrypted PKCS#8 only as PBES2 with PBKDF2-HMAC-SHA256 at a fixed 2048
-# iterations (RFC 8018 section 6.2; cryptography offers no stronger PKCS#8 encoding), so the CA
-# passphrase itself must carry the strength an offline guesser faces: 16 characters, about 100
-# bits when random. See docs/pki.md, "The CA key at rest".
-MIN_CA_PASSPHRASE_LENGTH = 16
+# iterations (RFC 8018 section 6.2; cryptography offers no stronger PKCS#8 encoding), so a secret
+# protecting a PKCS#8 key file (the CA passphrase, an `issue-user --pem` password) must itself
+# carry the strength an offline guesser faces: 16 characters, about 100 bits when random. See
+# docs/pki.md, "The CA key at rest". (.p12 files use 100 000 rounds; 8 characters suffice there.)
+MIN_PKCS8_SECRET_LENGTH = 16
 
 
 @dataclass(frozen=True)

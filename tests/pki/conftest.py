@@ -13,6 +13,7 @@ from pki.home import PkiHome
 
 PASSPHRASE = b"correct horse battery"
 PASSWORD = b"p12-password"
+PEM_PASSWORD = b"pem key password!"  # a PKCS#8 key file needs 16 characters (pki.keys)
 
 
 @pytest.fixture

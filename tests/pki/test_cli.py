@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from pki.cli import app
 from pki.home import PkiHome
-from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
+from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD, mode
 
 NAMES = ["Doe, Jane", "José Núñez", 'Smith + "Jr"']
 
@@ -354,11 +354,23 @@ def test_init_ca_refuses_a_short_passphrase(cli, tmp_path: Path) -> None:
     assert not cli.home.ca_cert.exists() and not cli.home.ca_key.exists()
 
 
-def test_issue_user_pem(cli) -> None:
+def test_issue_user_pem(cli, tmp_path: Path) -> None:
     init(cli)
+    pem_password = tmp_path / "pem-password"
+    pem_password.write_bytes(PEM_PASSWORD + b"\n")
+    fails(
+        cli("issue-user", "Jane", "--pem", "--passphrase-file", "@PP", "--password-file", "@PW"),
+        "password: Too short; use at least 16 characters.",
+    )
     out = ok(
         cli(
-            "issue-user", "Doe, Jane", "--pem", "--passphrase-file", "@PP", "--password-file", "@PW"
+            "issue-user",
+            "Doe, Jane",
+            "--pem",
+            "--passphrase-file",
+            "@PP",
+            "--password-file",
+            str(pem_password),
         )
     )
     serial = out.split()[3]
@@ -375,7 +387,7 @@ def test_issue_user_pem(cli) -> None:
         "CN=Fleet Root CA,O=Fleet",
     ]
     assert f"{certs[0].serial_number:X}" == serial.lstrip("0")
-    key = load_pem_private_key(key_file.read_bytes(), password=PASSWORD)
+    key = load_pem_private_key(key_file.read_bytes(), password=PEM_PASSWORD)
     assert key.public_key() == certs[0].public_key()
     assert mode(cert_file) == mode(key_file) == 0o600
     assert not cli.home.user_p12(serial).exists()

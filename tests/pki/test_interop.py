@@ -22,7 +22,7 @@ from pki.certinfo import load_pem
 from pki.home import PkiHome
 from pki.issue import IssuedUser, issue_server, issue_user
 from pki.revocation import revoke, write_crl
-from tests.pki.conftest import PASSPHRASE, PASSWORD
+from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD
 
 OPENSSL = shutil.which("openssl") or "openssl"
 KEYTOOL = shutil.which("keytool") or "keytool"
@@ -150,14 +150,14 @@ def test_openssl_crl_check_shows_revoked(home: PkiHome, ca: CreatedCA) -> None:
 
 def test_python_tls_handshake_with_server_and_client_certs(home: PkiHome, ca: CreatedCA) -> None:
     server = issue_server(home, "localhost", sans=["127.0.0.1"], passphrase=PASSPHRASE)
-    user = issue_user(home, "José Núñez", password=PASSWORD, passphrase=PASSPHRASE, pem=True)
+    user = issue_user(home, "José Núñez", password=PEM_PASSWORD, passphrase=PASSPHRASE, pem=True)
     assert user.key_path is not None
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(server.chain_path, server.key_path)
     server_ctx.load_verify_locations(ca.cert_path)
     server_ctx.verify_mode = ssl.CERT_REQUIRED
     client_ctx = ssl.create_default_context(cafile=str(ca.cert_path))
-    client_ctx.load_cert_chain(user.cert_path, user.key_path, password=PASSWORD)
+    client_ctx.load_cert_chain(user.cert_path, user.key_path, password=PEM_PASSWORD)
 
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(10)
@@ -328,7 +328,7 @@ def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
         [*pki, "revoke", "Jane", "--reason", "superseded"],
         [*pki, "crl", *secret],
     ]
-    env = {**os.environ, "PKI_P12_PASSWORD": PASSWORD.decode()}
+    env = {**os.environ, "PKI_P12_PASSWORD": PEM_PASSWORD.decode()}  # long enough for --pem
     env.pop("PKI_HOME", None)
     env.pop("PKI_CA_PASSPHRASE", None)
     for argv in commands:

@@ -14,7 +14,7 @@ from pki.home import PkiHome
 from pki.inventory import list_certs
 from pki.issue import issue_server, issue_user
 from tests.pki.checks import assert_is_leaf, key_type_name
-from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
+from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD, mode
 
 
 @pytest.mark.parametrize("key_type", ["ec-p256", "ec-p384", "rsa-2048"])
@@ -163,9 +163,9 @@ def test_user_out_never_overwrites(home: PkiHome, ca: CreatedCA, tmp_path) -> No
 
 
 def test_user_pem_export(home: PkiHome, ca: CreatedCA) -> None:
-    issued = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE, pem=True)
+    issued = issue_user(home, "Jane", password=PEM_PASSWORD, passphrase=PASSPHRASE, pem=True)
     assert issued.p12_path is None and issued.key_path is not None
-    key = load_pem_private_key(issued.key_path.read_bytes(), password=PASSWORD)
+    key = load_pem_private_key(issued.key_path.read_bytes(), password=PEM_PASSWORD)
     assert key.public_key() == load_pem(issued.cert_path.read_bytes()).public_key()
     assert mode(issued.key_path) == 0o600
 
@@ -175,6 +175,10 @@ def test_user_pem_export(home: PkiHome, ca: CreatedCA) -> None:
     [
         ({"email": "not-an-email"}, "email: 'not-an-email' is not an ASCII email address."),
         ({"password": b"short"}, "password: Too short; use at least 8 characters."),
+        (
+            {"password": PASSWORD, "pem": True},
+            "password: Too short; use at least 16 characters.",
+        ),
         ({"days": 4000}, "days: user certificates last 1 to 3650 days, not 4000."),
         ({"full_name": "x" * 65}, "name: At most 64 characters (RFC 5280), got 65."),
         ({"full_name": "a\nb"}, "name: Control characters are not allowed."),
