@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shlex
 import shutil
 import signal
@@ -12,6 +13,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -248,3 +250,40 @@ def test_make_run_stops_nginx_and_says_so_when_the_service_dies(tmp_path):
         time.sleep(0.1)
     assert said in stack.output()
     assert "Stopped nginx and the supply service." in stack.output()
+
+
+def test_ctrl_c_during_setup_says_so_and_the_next_run_resumes(tmp_path):
+    """Ctrl-C reaches the whole foreground process group (the demo and its current step)."""
+    root = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        # A shell's background job starts with SIGINT ignored; a terminal's foreground job not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = process.stdout
+    assert stdout is not None
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    while (line := lines.get(timeout=120)) != "Migrating the database ...\n":
+        assert "running" not in line, "setup finished before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr == "make run: Interrupted during setup; run it again to resume.\n"
+
+    again = start_demo_on_a_free_port(root)
+    try:
+        resumed = _curl(*shlex.split(again.facts["curl"])[1:])
+        assert json.loads(resumed.stdout)["is_superuser"] is True
+    finally:
+        assert stop_demo(again) == 0, again.output()
