@@ -1,4 +1,5 @@
-"""Idempotency-Key for POSTs: a retry over a flaky link applies once.
+"""Idempotency-Key for POSTs: a retry over a flaky link applies once (the four operations and the
+catalog creates; `IdempotentCreateMixin`).
 
 The key is scoped to the user. The first request stores its response with a hash of the request
 (method, path, body); a retry with the same hash replays that response and applies nothing; the
@@ -18,10 +19,14 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from supply.errors import IdempotencyKeyReused, SupplyError
@@ -30,6 +35,14 @@ from supply.inventory.models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}\Z")
+
+HEADER_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="Retry-safe key (1-255 visible ASCII), scoped to the user: a retry with the same "
+    "body replays the first response; another body is 422.",
+)
 
 
 def request_fingerprint(method: str, path: str, data: object) -> str:
@@ -99,3 +112,23 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     return Response(
         record.response_body, status=record.status_code, headers={REPLAY_HEADER: "true"}
     )
+
+
+class IdempotentCreateMixin:
+    """A viewset's create() honours Idempotency-Key. List it before the DRF create mixin (or
+    ModelViewSet) in the bases, so the real create runs inside `run_once`."""
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        parent_create: Callable[..., Response] = super().create  # type: ignore[misc]
+        key = request.headers.get(HEADER)
+        if key is None:
+            return parent_create(request, *args, **kwargs)
+        return run_once(
+            user=request.user,  # type: ignore[arg-type]
+            key=key,
+            fingerprint=request_fingerprint(request.method or "", request.path, request.data),
+            ttl=settings.SUPPLY_IDEMPOTENCY_TTL,
+            method=request.method or "",
+            path=request.path,
+            handler=lambda: parent_create(request, *args, **kwargs),
+        )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
+from supply.api import idempotency
 from supply.api.permissions import HasRole
 from supply.catalog import filters, serializers
 from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
 from supply.roles import MANAGER
 
 
-class CatalogViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+@extend_schema_view(create=extend_schema(parameters=[idempotency.HEADER_PARAMETER]))
+class CatalogViewSet(idempotency.IdempotentCreateMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
     permission_classes = [HasRole]
     write_roles = (MANAGER,)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -69,39 +68,22 @@ class LedgerViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     ordering_fields = ["id", "created_at"]
 
 
-class OperationViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class OperationViewSet(
+    idempotency.IdempotentCreateMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
     """POST only; honours Idempotency-Key (see supply.api.idempotency)."""
 
     permission_classes = [HasRole]
     write_roles: tuple[str, ...] = ()
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                idempotency.HEADER,
-                str,
-                OpenApiParameter.HEADER,
-                description="Retry-safe key (1-255 visible ASCII), scoped to the user: a retry "
-                "with the same body replays the first response; another body is 422.",
-            )
-        ],
+        parameters=[idempotency.HEADER_PARAMETER],
         responses={201: serializers.LedgerEntrySerializer},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(idempotency.HEADER)
-        if key is None:
-            return super().create(request, *args, **kwargs)
-        return idempotency.run_once(
-            user=request.user,  # type: ignore[arg-type]
-            key=key,
-            fingerprint=idempotency.request_fingerprint(
-                request.method or "", request.path, request.data
-            ),
-            ttl=settings.SUPPLY_IDEMPOTENCY_TTL,
-            method=request.method or "",
-            path=request.path,
-            handler=lambda: super(OperationViewSet, self).create(request, *args, **kwargs),
-        )
+        return super().create(request, *args, **kwargs)
 
 
 class ReceiptViewSet(OperationViewSet):

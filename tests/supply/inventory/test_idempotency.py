@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from supply.catalog.models import Item
 from supply.inventory.models import IdempotencyRecord, LedgerEntry, Stock
 
 BODY = {
@@ -172,3 +173,43 @@ def test_concurrent_retries_with_one_key_apply_once(site, make_user):
     assert len({body["id"] for _, body in results}) == 1
     assert LedgerEntry.objects.count() == 1
     assert on_hand(site) == 5
+
+
+ITEM = {
+    "nsn": "8465014658410",
+    "common_name": "Canteen",
+    "price": "6.00",
+    "unit_of_issue": "EA",
+}
+
+
+@pytest.mark.django_db
+def test_catalog_creates_honour_the_key_too(site, client_for):
+    manager = client_for("manager")
+
+    def create(body: dict[str, object]) -> object:
+        return manager.post(
+            "/supply/api/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="item-1"
+        )
+
+    first, second = create(ITEM), create(ITEM)
+    assert first.status_code == second.status_code == 201, first.json()
+    assert second.json() == first.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert (create({**ITEM, "common_name": "Other"}).status_code, Item.objects.count()) == (422, 3)
+    assert Item.objects.get(nsn="8465014658410").common_name == "Canteen"
+
+
+@pytest.mark.django_db
+def test_schema_documents_the_header_on_every_create(client_for):
+    schema = client_for("viewer").get("/supply/api/schema/", {"format": "json"}).json()
+    creates = {
+        path: operation
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if method == "post"
+    }
+    assert {"/supply/api/items/", "/supply/api/receipts/", "/supply/api/units/"} <= set(creates)
+    for path, operation in creates.items():
+        headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+        assert headers == ["Idempotency-Key"], path
