@@ -8,8 +8,10 @@ reach the same mapping.
 Cache: the user (with its roles pre-loaded) under ``identity:<generation>:<fingerprint>`` in the
 file cache in SUPPLY_IDENTITY_CACHE_DIR, shared by every worker and management command on the
 host. Any change to a mapping, a user, a group or a membership sets a new generation, which
-orphans every entry at once; entries also expire after SUPPLY_IDENTITY_CACHE_SECONDS, which bounds
-staleness for changes that bypass the ORM's signals (``QuerySet.update``) or another host's cache.
+orphans every entry at once. The generation is a plain file (``generation``, renamed into place)
+that workers watch with one ``stat`` per request, re-reading it only when it changes. Entries
+also expire after SUPPLY_IDENTITY_CACHE_SECONDS, which bounds staleness for changes that bypass
+the ORM's signals (``QuerySet.update``) or another host's cache.
 Unknown certificates are not cached, so a grant takes effect at the next request.
 """
 
@@ -18,7 +20,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
+import tempfile
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,9 +34,11 @@ from django.core.cache.backends.filebased import FileBasedCache
 
 from pki.certinfo import CertInfo
 from supply.identity.models import CertificateIdentity
+from supply.identity.watch import WatchedFile
 from supply.roles import roles_of
 
-_GENERATION = "identity:generation"
+_GENERATION_FILE = "generation"
+_RACY_NS = 2_000_000_000  # well past filesystem timestamp granularity
 log = logging.getLogger(__name__)
 
 
@@ -44,13 +52,41 @@ def _file_cache(directory: object, timeout: int) -> BaseCache:
     return FileBasedCache(str(directory), {"TIMEOUT": timeout, "OPTIONS": {"MAX_ENTRIES": 20000}})
 
 
-def _generation(cache: BaseCache) -> str:
-    generation: str | None = cache.get(_GENERATION)
-    if generation is None:
-        generation = uuid.uuid4().hex
-        # add(): when two workers start at once, both end up with the winner's generation.
-        cache.add(_GENERATION, generation, None)
-        generation = cache.get(_GENERATION) or generation
+@functools.cache
+def _generation_file(directory: object) -> WatchedFile[str]:
+    return WatchedFile(Path(str(directory)) / _GENERATION_FILE, lambda data: data.decode().strip())
+
+
+def _new_generation() -> None:
+    """Write a new generation (atomically: a worker reads the old one or the new one)."""
+    directory = Path(str(settings.SUPPLY_IDENTITY_CACHE_DIR))
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".generation.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(uuid.uuid4().hex + "\n")
+        os.replace(tmp, directory / _GENERATION_FILE)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _generation() -> str:
+    watched = _generation_file(settings.SUPPLY_IDENTITY_CACHE_DIR)
+    try:
+        generation = watched.get()
+    except FileNotFoundError:
+        # First use. Two workers starting at once may both write one: the last rename wins and
+        # the other's next stat sees it, which only orphans a few fresh entries.
+        _new_generation()
+        generation = watched.get()
+    stamp = watched.version
+    if stamp is not None and time.time_ns() - stamp[0] < _RACY_NS:
+        # One change (a grant) fires several renames within a timestamp tick, and a freed inode
+        # may come back: a new file can then carry an old stamp. Right after a change, read the
+        # file itself (as git does with "racily clean" index entries).
+        generation = watched.path.read_text().strip()
     return generation
 
 
@@ -71,7 +107,7 @@ def find_mapping(info: CertInfo) -> CertificateIdentity | None:
 def user_for(info: CertInfo) -> User | None:
     try:
         cache = _cache()
-        key: str | None = f"identity:{_generation(cache)}:{info.sha256}"
+        key: str | None = f"identity:{_generation()}:{info.sha256}"
         user: User | None = cache.get(key)
     except OSError as exc:  # an unwritable cache directory costs speed, never correctness
         log.warning("identity cache unavailable, using the database: %s", exc)
@@ -92,7 +128,7 @@ def user_for(info: CertInfo) -> User | None:
 def invalidate(*_args: Any, **_kwargs: Any) -> None:
     """Forget every cached lookup (a signal receiver, hence the loose signature)."""
     try:
-        _cache().set(_GENERATION, uuid.uuid4().hex, None)
+        _new_generation()
     except OSError as exc:
         # Entries still expire after SUPPLY_IDENTITY_CACHE_SECONDS; say so loudly.
         log.error("identity cache not invalidated (stale for up to its timeout): %s", exc)

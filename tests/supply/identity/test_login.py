@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 
+from supply.identity import lookup
 from supply.identity.models import CertificateIdentity
 from supply.identity.services import Binding, grant
 from tests.harness.pki_site import PkiSite, UserCert
@@ -261,3 +263,17 @@ def test_a_missing_proxy_secret_refuses_logins_and_says_why_in_the_log(
         f"proxy secret: Cannot read {edge.secret_file} (No such file or directory); "
         "ignoring logins."
     ]
+
+
+def test_a_new_generation_with_an_old_looking_stamp_is_still_seen(api: Api, edge: Edge) -> None:
+    """Several invalidations within one timestamp tick can leave a file whose (mtime, inode,
+    size) equal an earlier one; right after a change the generation is read, not trusted."""
+    api("get", WHOAMI, None)  # settings applied
+    first = lookup._generation()
+    path = lookup._generation_file(settings.SUPPLY_IDENTITY_CACHE_DIR).path
+    before = path.stat()
+    path.write_text("f" * 32 + "\n")  # same inode and size, and the same mtime put back
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_ino == before.st_ino
+    assert first != "f" * 32
+    assert lookup._generation() == "f" * 32
