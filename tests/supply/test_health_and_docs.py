@@ -161,3 +161,12 @@ def test_ledger_admin_is_read_only(site, make_user, rf):
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label in {"catalog", "inventory"}:
             assert rendered_status(model_admin.changelist_view(request)) == 200, model
+
+
+@pytest.mark.django_db
+def test_browsable_api_renders_for_a_browser(site, client_for):
+    response = client_for("viewer").get("/supply/api/items/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "6505013324567" in html and "Item List" in html
