@@ -19,8 +19,10 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,20 +47,23 @@ def _secret_key() -> str:
         return key
     DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = DATA_DIR / "secret-key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    # O_EXCL: when two processes start at once, exactly one key wins and both read it.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_urlsafe(50))
-        fh.flush()
-        os.fsync(fh.fileno())
-    return path.read_text().strip()
+    if not path.exists():
+        # Written whole to a private temporary file, then linked into place: when two processes
+        # start at once, exactly one key wins and neither can read a half-written file.
+        fd, temporary = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret-key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(50))
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    key = path.read_text().strip()
+    if not key:
+        raise SystemExit(f"{path}: the secret key file is empty; delete it to generate a new one.")
+    return key
 
 
 SECRET_KEY = _secret_key()
