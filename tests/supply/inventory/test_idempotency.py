@@ -187,7 +187,7 @@ ITEM = {
 def test_catalog_creates_honour_the_key_too(site, client_for):
     manager = client_for("manager")
 
-    def create(body: dict[str, object]) -> object:
+    def create(body):
         return manager.post(
             "/supply/api/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="item-1"
         )
