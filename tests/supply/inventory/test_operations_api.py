@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from supply.inventory import services
 from supply.inventory.models import LedgerEntry, Stock
 
 pytestmark = pytest.mark.django_db
@@ -340,3 +341,48 @@ def test_ledger_is_read_only_over_http(site, client_for):
     assert admin.put(f"/supply/api/transactions/{entry.pk}/", {}, format="json").status_code == 405
     assert admin.delete(f"/supply/api/transactions/{entry.pk}/").status_code == 405
     assert LedgerEntry.objects.get().quantity == 2
+
+
+def test_transaction_filters(site, client_for):
+    site.receive(10)  # RECEIPT SETUP into W1AAAA/RECV
+    site.receive(3, location=site.foreign_bin, item=site.other_item)  # W2BBBB/Z-99
+    actor = services.Actor(site.loader)
+    services.stow(
+        actor=actor,
+        item=site.item,
+        from_location=site.receiving,
+        to_location=site.bin_a,
+        quantity=4,
+        document_number="S-1",
+    )
+    services.issue(
+        actor=actor,
+        item=site.item,
+        location=site.bin_a,
+        customer_unit=site.customer,
+        quantity=1,
+        document_number="I-1",
+    )
+    viewer = client_for("viewer")
+
+    def kinds(**params: object) -> list[str]:
+        response = viewer.get("/supply/api/transactions/", params)
+        assert response.status_code == 200, response.json()
+        return [f"{row['kind']} {row['document_number']}" for row in response.json()["results"]]
+
+    everything = ["ISSUE I-1", "STOW S-1", "RECEIPT SETUP", "RECEIPT SETUP"]
+    assert kinds() == everything  # newest first
+    assert kinds(kind="STOW") == ["STOW S-1"]
+    assert kinds(nsn="6135009857845") == ["RECEIPT SETUP"]
+    assert kinds(unit="W2BBBB") == ["RECEIPT SETUP"]
+    assert kinds(unit="W1AAAA") == everything[:3]
+    assert kinds(location=site.bin_a.pk) == ["ISSUE I-1", "STOW S-1"]
+    assert kinds(customer_unit="W3CCCC") == ["ISSUE I-1"]
+    assert kinds(document_number="I-1") == ["ISSUE I-1"]
+    assert kinds(user=site.loader.username) == everything
+    assert kinds(user="nobody") == []
+    assert kinds(after="2000-01-01T00:00:00Z") == everything
+    assert kinds(before="2000-01-01T00:00:00Z") == []
+    bad = viewer.get("/supply/api/transactions/", {"kind": "THEFT", "after": "yesterday"})
+    assert bad.status_code == 400
+    assert set(bad.json()) == {"kind", "after"}
