@@ -386,3 +386,61 @@ def test_transaction_filters(site, client_for):
     bad = viewer.get("/supply/api/transactions/", {"kind": "THEFT", "after": "yesterday"})
     assert bad.status_code == 400
     assert set(bad.json()) == {"kind", "after"}
+
+
+ISSUE_BODY = {
+    "unit": "W1AAAA",
+    "nsn": "6505013324567",
+    "location": "RECV",
+    "customer_unit": "W3CCCC",
+    "quantity": 1,
+    "document_number": "I-1",
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "body"),
+    [
+        (
+            {"quantity": 0},
+            {"detail": "quantity: must be from 1 to 1000000, not 0.", "code": "invalid_operation"},
+        ),
+        (
+            {"quantity": -1},
+            {"detail": "quantity: must be from 1 to 1000000, not -1.", "code": "invalid_operation"},
+        ),
+        ({"quantity": 1.5}, {"quantity": ["Must be a whole number."]}),
+        ({"quantity": True}, {"quantity": ["Must be a whole number."]}),
+        (
+            {"quantity": 10**30},
+            {
+                "detail": f"quantity: must be from 1 to 1000000, not {10**30}.",
+                "code": "invalid_operation",
+            },
+        ),
+        ({"location": "Z-99"}, {"location": ["No location 'Z-99' in unit W1AAAA."]}),
+        ({"nsn": "65050133245"}, {"nsn": ["NSN must be exactly 13 digits."]}),
+        (
+            {"customer_unit": "w3cccc1"},
+            {"customer_unit": ["UIC must be 6 upper-case letters or digits."]},
+        ),
+        ({"id": 5}, {"id": ["Unknown or read-only field."]}),
+    ],
+    ids=[
+        "zero",
+        "negative",
+        "fractional",
+        "boolean",
+        "huge",
+        "foreign location",
+        "short NSN",
+        "bad UIC",
+        "read-only",
+    ],
+)
+def test_bad_issues_are_refused_and_write_nothing(site, issuer, overrides, body):
+    site.receive(5)
+    response = issuer.post("/supply/api/issues/", {**ISSUE_BODY, **overrides}, format="json")
+    assert (response.status_code, response.json()) == (400, body)
+    assert LedgerEntry.objects.count() == 1  # only the setup receipt
+    assert stock(site, site.receiving) == 5
