@@ -22,7 +22,29 @@ import jinja2
 from pki.errors import InputError, NoCAError, NotFoundError
 from pki.home import PkiHome, atomic_write
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+def _share_dir() -> Path:
+    """Where ``templates/`` and the web app ``nginx/`` are: beside the package in a checkout (and
+    an editable install); in an installed wheel, where its data files went (``<prefix>/share/
+    tactical-edge``), found through the wheel's own file list so ``--prefix``/``--target`` work."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "templates" / "nginx.conf.j2").is_file():
+        return checkout
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution("tactical-edge").files or []
+    except metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name == "nginx.conf.j2":
+            return Path(str(file.locate())).resolve().parent.parent
+    return checkout  # nothing installed: the error then names the missing templates/
+
+
+SHARE_DIR = _share_dir()
+DEFAULT_TEMPLATES = SHARE_DIR / "templates"
+DEFAULT_WEB_ROOT = SHARE_DIR / "nginx"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _SECRET = re.compile(r"[A-Za-z0-9_\-.~+/=]{16,}")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")

@@ -42,7 +42,7 @@ def nginx_config(
     ] = None,
     web_root: Annotated[
         Path, typer.Option(help="The static web app served at /.")
-    ] = nginx.DEFAULT_TEMPLATES.parent / "nginx",
+    ] = nginx.DEFAULT_WEB_ROOT,
     static_root: Annotated[
         Path | None,
         typer.Option(help="Django's collected static files (default: supply's STATIC_ROOT)."),
