@@ -9,7 +9,6 @@ import queue
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,19 +16,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.harness.processes import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 180.0  # migrate + collectstatic + two children on a busy 2-core CI machine
 STOP_TIMEOUT = 30.0
 
 _BANNER = re.compile(r"^\s+(URL|Certificate|Password|CA \(trust\)|curl|Processes):\s+(.*)$")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.browser.stack import BIN, REPO, free_port, run
+from tests.browser.stack import BIN, REPO, run
+from tests.harness.processes import Nginx, free_port
 
 pytestmark = pytest.mark.browser
-
-START_TIMEOUT = 30.0
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -45,23 +32,11 @@ def origin_without_service(site, tmp_path: Path) -> Iterator[str]:
         ],
         site.stack.env,
     )  # fmt: skip
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    with (edge / "output.log").open("wb") as log:
-        process = subprocess.Popen(
-            [nginx, "-p", f"{edge}/", "-c", str(conf), "-e", str(edge / "error.log"),
-             "-g", "daemon off;"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    nginx = Nginx(edge, conf, port)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _listening(port):
-            assert process.poll() is None, (edge / "output.log").read_text()
-            assert time.monotonic() < deadline, f"nginx did not listen on {port}"
-            time.sleep(0.1)
         yield f"https://localhost:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=START_TIMEOUT)
+        nginx.stop()
 
 
 def test_with_the_service_down_the_page_says_so_and_not_to_install_a_certificate(

@@ -21,7 +21,8 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pki.certinfo import describe
-from tests.browser.stack import free_port, process_gone, start_demo_on_a_free_port, stop_demo
+from tests.browser.stack import process_gone, start_demo_on_a_free_port, stop_demo
+from tests.harness.processes import free_port, port_open
 
 pytestmark = [
     pytest.mark.e2e,
@@ -38,14 +39,6 @@ def _curl(*args: str) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=60,
     )
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def test_make_run_starts_serves_the_admin_stops_and_reuses_its_state(tmp_path):
@@ -94,7 +87,7 @@ def test_make_run_starts_serves_the_admin_stops_and_reuses_its_state(tmp_path):
     assert "Stopped nginx and the supply service." in stack.output()
     for name, pid in stack.pids.items():
         assert process_gone(pid), f"{name} (pid {pid}) still runs"
-    assert not _port_open(port)
+    assert not port_open(port)
 
     ca_before = stack.ca.read_bytes()
     again = start_demo_on_a_free_port(root)
@@ -242,7 +235,7 @@ def test_make_run_stops_nginx_and_says_so_when_the_service_dies(tmp_path):
     code = stack.process.wait(timeout=60)
     assert code == 1, stack.output()
     assert process_gone(stack.pids["nginx"]), "nginx is stopped with it"
-    assert not _port_open(stack.port)
+    assert not port_open(stack.port)
     log = tmp_path / "run" / "logs" / "supply.log"
     said = f"make run: supply exited (code -9) unexpectedly; its log {log} ends with:"
     deadline = time.monotonic() + 30  # the reader thread drains the pipe after the exit
