@@ -10,6 +10,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from pki.errors import PkiError
+from pki.secrets import P12_PASSWORD_ENV, read_secret_file
 from supply.identity.errors import IdentityError
 from supply.identity.services import Binding, load_certificate
 
@@ -33,11 +35,11 @@ def add_certificate_options(parser: CommandParser, *, pin: bool = True) -> None:
 
 def _password(path: Path | None) -> bytes:
     if path is not None:
-        try:
-            return path.read_bytes().split(b"\n", 1)[0]
-        except OSError as exc:
-            raise IdentityError(f"password-file: Cannot read {path} ({exc.strerror}).") from exc
-    env = os.environ.get("PKI_P12_PASSWORD")
+        try:  # pki's rule for secret files: the first line without its line ending
+            return read_secret_file(path, "password-file")
+        except PkiError as exc:
+            raise IdentityError(str(exc)) from None
+    env = os.environ.get(P12_PASSWORD_ENV)
     if env is not None:
         return env.encode()
     if not sys.stdin.isatty():
