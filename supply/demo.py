@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from pki.home import atomic_write
+
 DEFAULT_PORT = 8443
 SERVER_NAME = "localhost"
 ADMIN_NAME = "Demo Admin"
@@ -113,15 +115,8 @@ def say(text: str) -> None:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a 0600 file atomically (temp file, fsync, rename): secrets never pass through 0644."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write a 0600 file atomically: secrets never pass through 0644."""
+    atomic_write(path, text.encode("utf-8"))
 
 
 def ensure_secret(path: Path) -> str:

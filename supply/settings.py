@@ -22,13 +22,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 
-from pki.home import default_home
+from pki.home import atomic_write, default_home
 from supply.identity.hosts import server_host_names
 
 
@@ -45,21 +44,12 @@ def _secret_key() -> str:
     key = os.environ.get("SUPPLY_SECRET_KEY")
     if key:
         return key
-    DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = DATA_DIR / "secret-key"
     if not path.exists():
-        # Written whole to a private temporary file, then linked into place: when two processes
-        # start at once, exactly one key wins and neither can read a half-written file.
-        fd, temporary = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret-key-")  # mode 0600
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(50))
-                fh.flush()
-                os.fsync(fh.fileno())
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
+        # An exclusive atomic write (0600): when two processes start at once, exactly one key
+        # wins, neither reads a half-written file, and both use the winner's key.
+        with contextlib.suppress(FileExistsError):
+            atomic_write(path, secrets.token_urlsafe(50).encode(), exclusive=True)
     key = path.read_text().strip()
     if not key:
         raise SystemExit(f"{path}: the secret key file is empty; delete it to generate a new one.")
