@@ -5,15 +5,16 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from supply.api.filters import IdFilter, StrictBooleanFilter, UtcDateTimeFilter
 from supply.inventory.models import LedgerEntry, Stock
 
 
 class StockFilter(django_filters.FilterSet):  # type: ignore[misc]
     unit = django_filters.CharFilter(field_name="location__unit__uic", help_text="UIC")
     location = django_filters.CharFilter(field_name="location__code", help_text="location code")
-    location_id = django_filters.NumberFilter(field_name="location_id")
+    location_id = IdFilter(field_name="location_id", help_text="location id")
     nsn = django_filters.CharFilter(field_name="item__nsn")
-    in_stock = django_filters.BooleanFilter(
+    in_stock = StrictBooleanFilter(
         method="filter_in_stock", help_text="true: only rows with something on hand"
     )
 
@@ -34,13 +35,15 @@ class LedgerFilter(django_filters.FilterSet):  # type: ignore[misc]
     unit = django_filters.CharFilter(
         method="filter_unit", help_text="UIC: rows moving stock in or out of the unit's locations"
     )
-    location = django_filters.NumberFilter(
-        method="filter_location", help_text="location id, as source or destination"
-    )
+    location = IdFilter(method="filter_location", help_text="location id, as source or destination")
     customer_unit = django_filters.CharFilter(field_name="customer_unit__uic")
     user = django_filters.CharFilter(field_name="user__username")
-    after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    after = UtcDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="at or after (ISO 8601)"
+    )
+    before = UtcDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="before (ISO 8601)"
+    )
 
     class Meta:
         model = LedgerEntry
