@@ -3,6 +3,7 @@
 
     SupplyError                 400  an operation that is invalid as asked
     ├── InsufficientStock       409  more than on hand
+    ├── HistoryFrozen           409  a change that would rewrite how past ledger rows read
     └── IdempotencyKeyReused    422  the same Idempotency-Key with another request body
 """
 
@@ -23,6 +24,11 @@ class SupplyError(Exception):
 class InsufficientStock(SupplyError):
     status_code = 409
     code = "insufficient_stock"
+
+
+class HistoryFrozen(SupplyError):
+    status_code = 409
+    code = "history_frozen"
 
 
 class IdempotencyKeyReused(SupplyError):

@@ -64,7 +64,9 @@ class UtcDateTimeField(forms.DateTimeField):
         if offset is not None and abs(offset) > _MAX_OFFSET:
             raise ValidationError(self.error_messages["offset"], code="offset")
         if offset is None:
-            parsed = super().to_python(parsed)  # made aware in the current time zone
+            aware = super().to_python(parsed)  # in the site's time zone
+            assert aware is not None
+            parsed = aware
         try:
             utc = parsed.astimezone(UTC)
         except OverflowError:

@@ -4,25 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models, transaction
 from rest_framework import serializers
 
 from supply.api.fields import NsnField, StrictFieldsMixin, UicField
+from supply.catalog import history
 from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
 
 
-class UnitOfIssueSerializer(StrictFieldsMixin, serializers.ModelSerializer[UnitOfIssue]):
+class HistoryGuardMixin(serializers.ModelSerializer[Any]):
+    """Refuse an update of identity fields that past ledger rows depend on
+    (supply.catalog.history); the check and the save share one transaction."""
+
+    def update(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
+        with transaction.atomic():
+            history.check_change(instance, validated_data)
+            updated: models.Model = super().update(instance, validated_data)
+            return updated
+
+
+class UnitOfIssueSerializer(
+    StrictFieldsMixin, HistoryGuardMixin, serializers.ModelSerializer[UnitOfIssue]
+):
     class Meta:
         model = UnitOfIssue
         fields = ["code", "name"]
 
 
-class UnitSerializer(StrictFieldsMixin, serializers.ModelSerializer[Unit]):
+class UnitSerializer(StrictFieldsMixin, HistoryGuardMixin, serializers.ModelSerializer[Unit]):
     class Meta:
         model = Unit
         fields = ["uic", "name"]
 
 
-class ItemSerializer(StrictFieldsMixin, serializers.ModelSerializer[Item]):
+class ItemSerializer(StrictFieldsMixin, HistoryGuardMixin, serializers.ModelSerializer[Item]):
     unit_of_issue = serializers.SlugRelatedField[UnitOfIssue](
         slug_field="code",
         queryset=UnitOfIssue.objects.all(),
@@ -44,7 +59,9 @@ class ItemSerializer(StrictFieldsMixin, serializers.ModelSerializer[Item]):
         read_only_fields = ["fsc"]
 
 
-class LocationSerializer(StrictFieldsMixin, serializers.ModelSerializer[Location]):
+class LocationSerializer(
+    StrictFieldsMixin, HistoryGuardMixin, serializers.ModelSerializer[Location]
+):
     unit = UicField()
 
     class Meta:

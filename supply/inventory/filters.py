@@ -31,12 +31,14 @@ class StockFilter(django_filters.FilterSet):  # type: ignore[misc]
 
 
 class LedgerFilter(django_filters.FilterSet):  # type: ignore[misc]
-    nsn = django_filters.CharFilter(field_name="item__nsn")
+    """Filters on what the rows recorded when written (NSN, UICs), not on today's catalog."""
+
+    nsn = django_filters.CharFilter(field_name="nsn")
     unit = django_filters.CharFilter(
         method="filter_unit", help_text="UIC: rows moving stock in or out of the unit's locations"
     )
     location = IdFilter(method="filter_location", help_text="location id, as source or destination")
-    customer_unit = django_filters.CharFilter(field_name="customer_unit__uic")
+    customer_unit = django_filters.CharFilter(field_name="customer_uic", help_text="UIC")
     user = django_filters.CharFilter(field_name="user__username")
     after = UtcDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="at or after (ISO 8601)"
@@ -52,7 +54,7 @@ class LedgerFilter(django_filters.FilterSet):  # type: ignore[misc]
     def filter_unit(
         self, queryset: QuerySet[LedgerEntry], name: str, value: str
     ) -> QuerySet[LedgerEntry]:
-        return queryset.filter(Q(from_location__unit__uic=value) | Q(to_location__unit__uic=value))
+        return queryset.filter(Q(from_uic=value) | Q(to_uic=value))
 
     def filter_location(
         self, queryset: QuerySet[LedgerEntry], name: str, value: int

@@ -6,6 +6,7 @@ same transaction, so on-hand always equals the ledger sum (`supply check-ledger`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -46,9 +47,27 @@ class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
         raise AppendOnlyError("ledger entries cannot be deleted; record a correction instead")
 
 
+@dataclass(frozen=True)
+class Place:
+    """A location as a ledger row recorded it when it was written."""
+
+    unit: str
+    code: str
+    kind: str
+
+    def __str__(self) -> str:
+        return f"{self.unit}/{self.code} ({self.kind})"
+
+
 class LedgerEntry(models.Model):
     """One stock movement. `quantity` is the amount moved, always positive, except for an
-    ADJUSTMENT where it is the signed change that brings on-hand to `counted`."""
+    ADJUSTMENT where it is the signed change that brings on-hand to `counted`.
+
+    Besides the foreign keys, a row keeps what it means as written: the NSN and unit of issue, each
+    location's unit, code and kind, the customer's UIC. The catalog refuses to change those fields
+    once rows depend on them (supply.catalog.history); the copy makes a past row read the same
+    whatever happens later, and lets `supply check-ledger` find a change made behind the service's
+    back."""
 
     class Kind(models.TextChoices):
         RECEIPT = "RECEIPT", "Receipt"
@@ -67,6 +86,15 @@ class LedgerEntry(models.Model):
     customer_unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    nsn = models.CharField("NSN as recorded", max_length=13, default="")
+    unit_of_issue = models.CharField("unit of issue as recorded", max_length=2, default="")
+    from_uic = models.CharField(max_length=6, blank=True, default="")
+    from_code = models.CharField(max_length=30, blank=True, default="")
+    from_kind = models.CharField(max_length=10, blank=True, default="")
+    to_uic = models.CharField(max_length=6, blank=True, default="")
+    to_code = models.CharField(max_length=30, blank=True, default="")
+    to_kind = models.CharField(max_length=10, blank=True, default="")
+    customer_uic = models.CharField(max_length=6, blank=True, default="")
     quantity = models.BigIntegerField()
     counted = models.BigIntegerField(null=True, blank=True)
     document_number = models.CharField(max_length=40)
@@ -100,6 +128,18 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("ledger entries cannot be deleted; record a correction instead")
+
+    @property
+    def from_place(self) -> Place | None:
+        return (
+            Place(self.from_uic, self.from_code, self.from_kind) if self.from_location_id else None
+        )
+
+    @property
+    def to_place(self) -> Place | None:
+        if self.to_location_id is None:
+            return None
+        return Place(self.to_uic, self.to_code, self.to_kind)
 
 
 class IdempotencyRecord(models.Model):

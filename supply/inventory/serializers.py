@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from supply.api.fields import NsnField, StrictFieldsMixin, UicField, WholeNumberField
 from supply.catalog.models import Allowance, Location, Unit
 from supply.inventory import services
-from supply.inventory.models import LedgerEntry, Stock
+from supply.inventory.models import LedgerEntry, Place, Stock
 
 
 def actor_of(request: Request) -> services.Actor:
@@ -59,16 +59,20 @@ class ReorderLineSerializer(serializers.ModelSerializer[Allowance]):
         return int(obj.allowance - obj.on_hand)  # type: ignore[attr-defined]
 
 
-class _LocationRef(serializers.Serializer[Location]):
-    unit = serializers.CharField(source="unit.uic")
+class _PlaceSerializer(serializers.Serializer[Place]):
+    """A location as the ledger row recorded it."""
+
+    unit = serializers.CharField(help_text="UIC")
     code = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Location.Kind.choices)
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
-    nsn = serializers.CharField(source="item.nsn")
-    from_location = _LocationRef(allow_null=True)
-    to_location = _LocationRef(allow_null=True)
-    customer_unit = serializers.CharField(source="customer_unit.uic", allow_null=True)
+    """A ledger row as it was written: later catalog changes never alter how it reads."""
+
+    from_location = _PlaceSerializer(source="from_place", allow_null=True)
+    to_location = _PlaceSerializer(source="to_place", allow_null=True)
+    customer_unit = serializers.SerializerMethodField(help_text="UIC, or null")
     user = serializers.CharField(source="user.get_username")
 
     class Meta:
@@ -77,6 +81,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
             "id",
             "kind",
             "nsn",
+            "unit_of_issue",
             "from_location",
             "to_location",
             "customer_unit",
@@ -88,6 +93,9 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_customer_unit(self, entry: LedgerEntry) -> str | None:
+        return entry.customer_uic or None
 
 
 class _OperationSerializer(StrictFieldsMixin, serializers.Serializer[LedgerEntry]):

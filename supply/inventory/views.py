@@ -59,12 +59,11 @@ class LedgerViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     """The append-only ledger, newest first."""
 
     permission_classes = [HasRole]
-    queryset = LedgerEntry.objects.select_related(
-        "item", "from_location__unit", "to_location__unit", "customer_unit", "user"
-    )
+    # Rows carry what they mean as written: only the user is joined.
+    queryset = LedgerEntry.objects.select_related("user")
     serializer_class = serializers.LedgerEntrySerializer
     filterset_class = filters.LedgerFilter
-    search_fields = ["document_number", "item__nsn", "item__common_name"]
+    search_fields = ["document_number", "nsn", "item__common_name"]
     ordering_fields = ["id", "created_at"]
 
 

@@ -241,10 +241,25 @@ def _issue_worker(args: tuple[str, int, int, Any, bool]) -> tuple[float, float, 
                 if cursor.rowcount != 1:
                     raise RuntimeError("insufficient stock in the raw floor")
                 cursor.execute(
-                    "INSERT INTO inventory_ledgerentry (kind, item_id, from_location_id, "
-                    "customer_unit_id, quantity, document_number, user_id, subject_dn, "
-                    "created_at) VALUES ('ISSUE', %s, %s, %s, 1, %s, %s, %s, now()) RETURNING id",
-                    [item.pk, location.pk, customer.pk, f"R{index}-{n}", user.pk, "CN=bench"],
+                    "INSERT INTO inventory_ledgerentry (kind, item_id, nsn, unit_of_issue, "
+                    "from_location_id, from_uic, from_code, from_kind, to_uic, to_code, to_kind, "
+                    "customer_unit_id, customer_uic, quantity, document_number, user_id, "
+                    "subject_dn, created_at) VALUES ('ISSUE', %s, %s, %s, %s, %s, %s, %s, '', '', "
+                    "'', %s, %s, 1, %s, %s, %s, now()) RETURNING id",
+                    [
+                        item.pk,
+                        item.nsn,
+                        item.unit_of_issue_id,
+                        location.pk,
+                        location.unit.uic,
+                        location.code,
+                        location.kind,
+                        customer.pk,
+                        customer.uic,
+                        f"R{index}-{n}",
+                        user.pk,
+                        "CN=bench",
+                    ],
                 )
                 cursor.fetchone()
         done += 1

@@ -20,11 +20,17 @@ pytestmark = pytest.mark.django_db
 SUPPLY = str(Path(sys.executable).with_name("supply"))
 
 
+CONSISTENT = (
+    "ledger consistent: every stock row equals its ledger sum, and every ledger row reads as it "
+    "was written.\n"
+)
+
+
 def test_consistent_ledger_passes(site):
     site.receive(4)
     out = StringIO()
     call_command("check-ledger", stdout=out)
-    assert out.getvalue() == "ledger consistent: every stock row equals its ledger sum.\n"
+    assert out.getvalue() == CONSISTENT
 
 
 def test_tampered_stock_is_reported_and_fails(site):
@@ -61,7 +67,7 @@ def test_command_exits_1_on_drift_made_with_raw_sql(tmp_path):
     done = supply("check-ledger")
     assert (done.returncode, done.stdout) == (
         0,
-        "ledger consistent: every stock row equals its ledger sum.\n",
+        CONSISTENT,
     )
 
     with closing(sqlite3.connect(tmp_path / "db.sqlite3")) as db, db:
@@ -80,10 +86,15 @@ def test_command_exits_1_on_drift_made_with_raw_sql(tmp_path):
 
     with closing(sqlite3.connect(tmp_path / "db.sqlite3")) as db, db:
         db.execute(
-            "INSERT INTO inventory_ledgerentry (kind, item_id, to_location_id, quantity, "
-            "document_number, user_id, subject_dn, created_at) SELECT 'RECEIPT', item_id, "
-            "location_id, 5, 'FORGED', (SELECT min(id) FROM auth_user), '', '2026-01-01' "
-            "FROM inventory_stock WHERE id = ?",
+            # A whole row: what it moved and where, as the service records it.
+            "INSERT INTO inventory_ledgerentry (kind, item_id, nsn, unit_of_issue, "
+            "to_location_id, to_uic, to_code, to_kind, from_uic, from_code, from_kind, "
+            "customer_uic, quantity, document_number, user_id, subject_dn, created_at) "
+            "SELECT 'RECEIPT', s.item_id, i.nsn, i.unit_of_issue_id, s.location_id, u.uic, "
+            "l.code, l.kind, '', '', '', '', 5, 'FORGED', (SELECT min(id) FROM auth_user), '', "
+            "'2026-01-01' FROM inventory_stock s JOIN catalog_item i ON i.id = s.item_id "
+            "JOIN catalog_location l ON l.id = s.location_id "
+            "JOIN catalog_unit u ON u.id = l.unit_id WHERE s.id = ?",
             (stock_id,),
         )
     # A receipt row that explains the extra 5: the books agree again.

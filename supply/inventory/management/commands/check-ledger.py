@@ -1,4 +1,5 @@
-"""`supply check-ledger`: exit 1 when any stock row differs from its ledger sum."""
+"""`supply check-ledger`: exit 1 when any stock row differs from its ledger sum, or when a ledger
+row no longer reads through the catalog as it was written."""
 
 from __future__ import annotations
 
@@ -6,16 +7,33 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from supply.inventory.ledger import find_drift
+from supply.inventory.ledger import find_drift, find_rewritten
 
 
 class Command(BaseCommand):
-    help = "Recompute on-hand from the ledger; exit non-zero on any drift."
+    help = (
+        "Recompute on-hand from the ledger and compare each ledger row with the catalog rows it "
+        "names; exit non-zero on any drift."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         drift = find_drift()
+        rewritten = find_rewritten()
         for entry in drift:
             self.stderr.write(f"drift: {entry}")
+        for row in rewritten:
+            self.stderr.write(f"rewritten: {row}")
+        problems = []
         if drift:
-            raise CommandError(f"{len(drift)} stock row(s) disagree with the ledger.")
-        self.stdout.write("ledger consistent: every stock row equals its ledger sum.")
+            problems.append(f"{len(drift)} stock row(s) disagree with the ledger")
+        if rewritten:
+            problems.append(
+                f"{len(rewritten)} ledger reference(s) no longer read as recorded "
+                "(a catalog row was changed outside the service)"
+            )
+        if problems:
+            raise CommandError("; ".join(problems) + ".")
+        self.stdout.write(
+            "ledger consistent: every stock row equals its ledger sum, and every ledger row "
+            "reads as it was written."
+        )
