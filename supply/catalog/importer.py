@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from django.db import connection, transaction
 
+from supply.catalog import history
 from supply.catalog.models import Item, UnitOfIssue
 from supply.errors import SupplyError
 
@@ -90,6 +91,11 @@ def _check_row(values: list[str], units: set[str]) -> tuple[CatalogRow | None, l
     problems: list[str] = []
     if len(values) != len(HEADER):
         return None, [f"expected {len(HEADER)} fields, found {len(values)}"]
+    # PostgreSQL text cannot hold NUL (the database error would name no line), and the API
+    # refuses it: a row error like any other bad value.
+    nul = [name for name, value in zip(HEADER, values, strict=True) if "\x00" in value]
+    if nul:
+        return None, [f"{name} contains a NUL byte" for name in nul]
     nsn, rep_office, common_name, description, price_text, ui, aac = (v.strip() for v in values)
     nsn = nsn.replace("-", "")
     if not _NSN.match(nsn):
@@ -122,7 +128,7 @@ def _check_row(values: list[str], units: set[str]) -> tuple[CatalogRow | None, l
 
 
 def validate_catalog(lines: Iterable[str]) -> tuple[list[CatalogRow], list[RowError]]:
-    """Parse and check every row; returns the good rows and the bad ones."""
+    """Parse and check every row; returns the good rows and the bad ones (in line order)."""
     units = set(UnitOfIssue.objects.values_list("code", flat=True))
     items: list[CatalogRow] = []
     errors: list[RowError] = []
@@ -147,7 +153,33 @@ def validate_catalog(lines: Iterable[str]) -> tuple[list[CatalogRow], list[RowEr
                 items.append(item)
     except csv.Error as exc:
         raise CatalogImportError(str(exc), errors) from None
+    frozen = _history_conflicts(items, first_line_of)
+    if frozen:
+        bad = {error.line for error in frozen}
+        items = [item for item in items if first_line_of[item.nsn] not in bad]
+        errors = sorted([*errors, *frozen], key=lambda error: error.line)
     return items, errors
+
+
+def _history_conflicts(items: list[CatalogRow], line_of: dict[str, int]) -> list[RowError]:
+    """Rows that would change the unit of issue of an item the ledger has counted in the old one
+    (supply.catalog.history): the import refuses them as it refuses any bad value."""
+    new_ui = {item.nsn: item.unit_of_issue for item in items}
+    errors = []
+    for start in range(0, len(items), 5000):  # below every backend's bound-parameter limit
+        chunk = [item.nsn for item in items[start : start + 5000]]
+        for existing in Item.objects.filter(nsn__in=chunk):
+            changes = {"unit_of_issue": new_ui[existing.nsn]}
+            if history.changed_frozen_fields(existing, changes) and history.in_history(existing):
+                errors.append(
+                    RowError(
+                        line_of[existing.nsn],
+                        f"UI cannot change from {existing.unit_of_issue_id} to "
+                        f"{new_ui[existing.nsn]}: stock of {existing.nsn} has been recorded in "
+                        f"{existing.unit_of_issue_id}; create a new item",
+                    )
+                )
+    return errors
 
 
 def decode_catalog(data: bytes) -> str:

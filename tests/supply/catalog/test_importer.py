@@ -165,3 +165,51 @@ def test_units_of_issue_table_is_loaded_by_the_migration():
     codes = set(UnitOfIssue.objects.values_list("code", flat=True))
     assert {"EA", "DZ", "BX", "PG", "SE", "KT", "RO", "GL", "LB", "PR"} <= codes
     assert codes == {code for code, _ in units_of_issue()}
+
+
+NUL_ROWS = HEADER + (
+    "6505013324567,S9M,Good row,,1.00,EA,D\n"
+    "6505013324568,S9M,Nul\x00name,,1.00,EA,D\n"
+    "6505013324569,S9M,Fine,desc\x00,1.00,EA,\x00\n"
+    "6505013324570,S9M,Also good,,2.00,EA,D\n"
+)
+NUL_REPORT = [
+    "line 3: common_name contains a NUL byte",
+    "line 4: Description contains a NUL byte; AAC contains a NUL byte",
+]
+
+
+def test_a_nul_byte_is_a_row_error_with_its_line(tmp_path):
+    """On SQLite a NUL was stored; on PostgreSQL the import died with a database error naming no
+    line, and --skip-invalid then dropped every good row."""
+    err = StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("import-catalog", str(write(tmp_path, NUL_ROWS)), stderr=err)
+    assert str(caught.value) == (
+        "2 bad row(s); nothing imported (--skip-invalid imports the good rows)."
+    )
+    assert err.getvalue().splitlines() == NUL_REPORT
+    assert Item.objects.count() == 0
+    result = import_catalog(write(tmp_path, NUL_ROWS), skip_invalid=True)
+    assert (result.created, [str(e) for e in result.errors]) == (2, NUL_REPORT)
+    assert sorted(Item.objects.values_list("nsn", flat=True)) == ["6505013324567", "6505013324570"]
+
+
+def test_the_import_keeps_the_unit_of_issue_the_ledger_counted_in(site, tmp_path):
+    site.receive(3)  # 6505013324567 counted in EA
+    rows = HEADER + (
+        "6135009857845,S9M,Battery,,1.10,BX,\n"  # never counted: may change
+        "6505013324567,S9M,Bandage,,3.45,BX,\n"
+    )
+    with pytest.raises(CatalogImportError) as caught:
+        import_catalog(write(tmp_path, rows))
+    assert [str(e) for e in caught.value.errors] == [
+        "line 3: UI cannot change from EA to BX: stock of 6505013324567 has been recorded in EA; "
+        "create a new item"
+    ]
+    result = import_catalog(write(tmp_path, rows), skip_invalid=True)
+    assert (result.created, result.updated, result.skipped) == (0, 1, 1)
+    assert dict(Item.objects.values_list("nsn", "unit_of_issue_id")) == {
+        "6135009857845": "BX",
+        "6505013324567": "EA",
+    }
