@@ -16,3 +16,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # --- end identity ---
     path("supply/", include("supply.api.urls")),
 ]
+
+# Under /supply/api/ Django's own errors are JSON too (supply.api.error_views).
+handler400 = "supply.api.error_views.bad_request"
+handler403 = "supply.api.error_views.permission_denied"
+handler404 = "supply.api.error_views.not_found"
+handler500 = "supply.api.error_views.server_error"

@@ -16,7 +16,15 @@ from tests.harness.stack import EdgeStack
 WHOAMI = "/supply/api/whoami/"
 REJECTED_PAGE_TITLE = "<title>Your certificate was rejected</title>"
 NO_CERT_JSON = {
-    "detail": "A client certificate is required: import your .p12 file and present it to this site."
+    "detail": "A client certificate is required: import your .p12 file and present it to this "
+    "site.",
+    "code": "certificate_required",
+}
+REJECTED_JSON = {
+    "detail": "certificate: This site does not accept the certificate you presented (expired, "
+    "not yet valid, revoked, from another authority, or not for logging in); ask your site "
+    "administrator for a new one, import it and restart your browser.",
+    "code": "certificate_rejected",
 }
 
 
@@ -90,10 +98,18 @@ def test_certificates_nginx_must_reject(edge_stack: EdgeStack) -> None:
         "serverAuth only": pki.forge("Server Only", ekus=(ExtendedKeyUsageOID.SERVER_AUTH,)),
     }
     for case, cert in bad.items():
-        for path in (WHOAMI, "/supply/admin/", "/"):
+        for path in ("/supply/admin/", "/"):
             reply = edge_stack.curl(path, user=cert)
             assert reply.status == 403, (case, path, reply.status)
             assert REJECTED_PAGE_TITLE in reply.body, (case, path)
+        # Under the API the same refusal is JSON, as every API error is.
+        for path in (WHOAMI, "/supply/api/items/?page=2", "/supply/api/nowhere"):
+            reply = edge_stack.curl(path, user=cert)
+            assert (reply.status, reply.headers.get("content-type")) == (
+                403,
+                "application/json; charset=utf-8",
+            ), (case, path)
+            assert reply.json() == REJECTED_JSON, (case, path)
     # The real holder of the DN still gets in: the copy was refused for its signature alone.
     assert edge_stack.curl(WHOAMI, user=victim).status == 200
 

@@ -233,7 +233,8 @@ def test_down_upstream_answers_503_with_a_clear_page(pki_site: PkiSite, tmp_path
         assert api.status == 503
         assert api.json() == {
             "detail": "The service is not available yet: it is starting or stopped; "
-            "try again in a minute."
+            "try again in a minute.",
+            "code": "service_unavailable",
         }
         assert _get(nginx, pki_site, "/", None, {}).status == 200
     finally:

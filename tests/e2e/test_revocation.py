@@ -48,8 +48,9 @@ def test_revoked_certificate_is_refused_even_on_a_resumed_session(
     )
     assert not resumed.reused
     assert resumed.status == 403
-    assert REJECTED_PAGE_TITLE in resumed.output
-    assert REJECTED_PAGE_TITLE in edge_stack.curl(WHOAMI, user=user).body
+    assert '"code": "certificate_rejected"' in resumed.output
+    assert edge_stack.curl(WHOAMI, user=user).json()["code"] == "certificate_rejected"
+    assert REJECTED_PAGE_TITLE in edge_stack.curl("/supply/admin/", user=user).body
     # Everyone else is unaffected.
     other = edge_stack.new_user(f"Still Valid {tls}", role="viewer")
     assert edge_stack.curl(WHOAMI, user=other).status == 200

@@ -15,7 +15,8 @@ from tests.harness.stack import EdgeStack
 SERVER = "depot.example"
 WHOAMI = "/supply/api/whoami/"
 UNAVAILABLE_JSON = {
-    "detail": "The service is not available yet: it is starting or stopped; try again in a minute."
+    "detail": "The service is not available yet: it is starting or stopped; try again in a minute.",
+    "code": "service_unavailable",
 }
 
 
