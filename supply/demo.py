@@ -404,6 +404,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def make_private(root: Path) -> None:
+    """The state directory holds the CA passphrase and the admin's key: 0700 whatever existed
+    before (mkdir's mode applies only to a directory it creates)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root.chmod(0o700)
+    except OSError as exc:
+        raise DemoError(
+            f"state directory: {root} cannot be made private ({exc.strerror or exc}); "
+            "choose one you own with SUPPLY_DEMO_DIR=DIR."
+        ) from None
+
+
 def service_env(run: RunDir, port: int) -> dict[str, str]:
     """The environment of every `supply` and `pki` step: this run's PKI home and SQLite data."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPPLY_STATIC_ROOT")}
@@ -417,6 +430,9 @@ def service_env(run: RunDir, port: int) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="supply.settings",
         PYTHONUNBUFFERED="1",
     )
+    # gunicorn binds its unix socket under umask 0 by default (a world-writable socket); nginx
+    # here runs as this user, so the owner alone needs it.
+    env["GUNICORN_CMD_ARGS"] = f"{env.get('GUNICORN_CMD_ARGS', '')} --umask 0o077".strip()
     return env
 
 
@@ -515,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "answers); stop that one, or choose another directory with SUPPLY_DEMO_DIR=DIR."
             )
         nginx = find_nginx()  # before anything is created: a missing nginx leaves no trace
-        run.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private(run.root)
         env = service_env(run, args.port)
         password = ensure_pki(run, env)
         prepare_service(run, env)

@@ -280,3 +280,20 @@ def test_ctrl_c_during_setup_says_so_and_the_next_run_resumes(tmp_path):
         assert json.loads(resumed.stdout)["is_superuser"] is True
     finally:
         assert stop_demo(again) == 0, again.output()
+
+
+def test_make_run_makes_an_existing_state_directory_private_and_its_socket_too(tmp_path):
+    """mkdir's mode applies only to a directory it creates: a --dir that already existed kept
+    0755, and gunicorn bound its socket world-writable (umask 0)."""
+    root = tmp_path / "run"
+    root.mkdir(mode=0o755)
+    root.chmod(0o755)
+    stack = start_demo_on_a_free_port(root)
+    try:
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        sock = root / "supply.sock"
+        assert stat.S_ISSOCK(sock.stat().st_mode)
+        assert stat.S_IMODE(sock.stat().st_mode) & 0o077 == 0, oct(sock.stat().st_mode)
+    finally:
+        code = stop_demo(stack, signal.SIGINT)
+    assert code == 0, stack.output()
