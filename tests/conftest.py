@@ -9,6 +9,9 @@ from collections.abc import Generator
 
 import pytest
 
+# Fails the run if it leaves a process running (see tests/harness/leftovers.py).
+pytest_plugins = ("tests.harness.leftovers",)
+
 
 def _database_is_postgres() -> bool:
     try:

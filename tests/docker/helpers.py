@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.harness.processes import kill_group
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 VENV_BIN = Path(sys.executable).parent
@@ -23,13 +24,6 @@ VENV_BIN = Path(sys.executable).parent
 def tool(name: str) -> str:
     """A console script of the project's venv (hadolint, shellcheck, pki, ...)."""
     return str(VENV_BIN / name)
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -64,9 +58,12 @@ def stop(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM) ->
 
 
 def kill_quietly(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process and everything in its process group (start it with
+    `start_new_session=True`): a master killed alone leaves its workers running, orphaned."""
     if proc.poll() is None:
         proc.kill()
         proc.wait(timeout=10)
+    kill_group(proc.pid)
 
 
 def https_context(ca_file: Path) -> ssl.SSLContext:

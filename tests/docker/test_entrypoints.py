@@ -26,7 +26,6 @@ from tests.docker.helpers import (
     DOCKER,
     ROOT,
     clean_env,
-    free_port,
     get,
     https_context,
     kill_quietly,
@@ -36,6 +35,7 @@ from tests.docker.helpers import (
     wait_for_path,
     wait_until_answers,
 )
+from tests.harness.processes import free_port
 
 SUPPLY_ENTRYPOINT = str(DOCKER / "supply-entrypoint.sh")
 PROXY_ENTRYPOINT = str(DOCKER / "proxy-entrypoint.sh")
@@ -70,14 +70,19 @@ def short_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def share(tmp_path: Path) -> Path:
-    """What the proxy image bakes into /opt/tactical-edge, taken from the repository."""
-    share = tmp_path / "share"
-    share.mkdir()
-    (share / "templates").symlink_to(ROOT / "templates")
-    (share / "web").symlink_to(ROOT / "nginx")
+def share() -> Iterator[Path]:
+    """What the proxy image bakes into /opt/tactical-edge, copied from the repository the way the
+    image build copies it. A copy, not a link into the checkout: run as root, nginx's workers are
+    `nobody`, who cannot reach a checkout in a private (0700) home, nor pytest's 0700 temp dirs."""
+    share = Path(tempfile.mkdtemp(prefix="te-share-", dir="/tmp"))
+    shutil.copytree(ROOT / "templates", share / "templates")
+    shutil.copytree(ROOT / "nginx", share / "web")
     (share / "static").mkdir()
-    return share
+    # Readable by every uid whatever the umask of the clone was, like files in an image layer.
+    for path in [share, *share.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    yield share
+    shutil.rmtree(share, ignore_errors=True)
 
 
 def supply_env(tmp_path: Path, pki_home: Path, bind: str) -> dict[str, str]:
@@ -109,7 +114,8 @@ def proxy_env(
 def start(command: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        # Its own process group, so that kill_quietly reaches the workers too.
+        return subprocess.Popen(command, env=env, stdout=out, stderr=err, start_new_session=True)
 
 
 def healthcheck(role: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -529,9 +535,13 @@ def test_proxy_with_read_only_home_lacking_the_proxy_secret_says_what_to_do(
     command = [PROXY_ENTRYPOINT]
     if os.geteuid() == 0:
         # root may write anywhere; run as nobody, to whom the root-owned home is read-only (the
-        # run directory goes into short_dir, which is 1777 like /tmp).
+        # run directory goes into short_dir, which is 1777 like /tmp). nobody may not reach the
+        # checkout (a private home), so the script runs from a copy, as from the image.
         home.chmod(0o755)
-        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        script = short_dir / "proxy-entrypoint.sh"
+        shutil.copy(PROXY_ENTRYPOINT, script)
+        script.chmod(0o755)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(script)]
     else:
         home.chmod(0o555)
     try:

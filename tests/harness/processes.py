@@ -5,6 +5,7 @@ Every wait is bounded; a child that dies while starting fails the start with the
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -31,6 +32,13 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL what is left of a process group (a child started with ``start_new_session``):
+    a master that exits or is killed alone can leave its workers running, orphaned."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # empty: everyone went
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -63,8 +71,13 @@ class Child:
     def __init__(self, argv: list[str], log: Path, env: Mapping[str, str] | None = None) -> None:
         self.log = log
         self._fh = log.open("ab")
+        # Its own process group: stop() also reaches workers whose master did not take them along.
         self.process = subprocess.Popen(
-            argv, stdout=self._fh, stderr=subprocess.STDOUT, env=dict(env or os.environ)
+            argv,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            env=dict(env or os.environ),
+            start_new_session=True,
         )
 
     @property
@@ -86,6 +99,7 @@ class Child:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(STOP_TIMEOUT)
+        kill_group(self.process.pid)
         self._fh.close()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from supply.serving import default_workers, gunicorn_argv, parse_bind
+from tests.harness.processes import free_port
 
 SUPPLY = str(Path(sys.executable).with_name("supply"))
 
@@ -98,19 +99,16 @@ def test_bad_workers_setting_is_one_line_on_stderr(tmp_path):
 
 def test_workers_default_and_setting(monkeypatch):
     monkeypatch.delenv("SUPPLY_WORKERS", raising=False)
-    assert 1 <= default_workers() <= 8
+    # 2 x CPUs + 1, capped at 8; one CPU when the count is unknown.
+    for cpus, workers in ((None, 3), (1, 3), (2, 5), (3, 7), (4, 8), (64, 8)):
+        monkeypatch.setattr(os, "cpu_count", lambda cpus=cpus: cpus)
+        assert default_workers() == workers, f"{cpus} CPUs"
     monkeypatch.setenv("SUPPLY_WORKERS", " 3 ")
     assert default_workers() == 3
     monkeypatch.setenv("SUPPLY_WORKERS", "0")
     with pytest.raises(ValueError) as caught:
         default_workers()
     assert str(caught.value) == "SUPPLY_WORKERS: '0' is not a positive number."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get(connect, path: str) -> tuple[int, bytes]:
