@@ -1,5 +1,9 @@
-"""Serializer building blocks: the strict base that refuses unknown and read-only fields, a whole
-number field that refuses booleans and fractions, and NSN / UIC lookups with clear messages."""
+"""Serializer building blocks: the strict base that refuses unknown and read-only fields and
+text given as another JSON type, a whole number field that refuses booleans and fractions, a sum of
+money given as text, and NSN / UIC lookups with clear messages.
+
+Where the schema states a pattern, the field checks the same pattern with `re.search`, the way
+JSON Schema tools apply it, and the schema pins the length, so both read one value alike."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from supply.catalog.models import Item, Unit
@@ -14,6 +19,7 @@ from supply.catalog.models import Item, Unit
 _WHOLE = re.compile(r"^-?[0-9]{1,18}\Z")
 _NSN = re.compile(r"^[0-9]{13}\Z")
 _UIC = re.compile(r"^[A-Z0-9]{6}\Z")
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
 
 # Sent by the browsable API's HTML forms; not part of any resource.
 _FORM_NOISE = frozenset({"csrfmiddlewaretoken"})
@@ -31,6 +37,39 @@ class StrictFieldsMixin(serializers.Serializer[Any]):
                 raise serializers.ValidationError(
                     {name: ["Unknown or read-only field."] for name in refused}
                 )
+            # DRF's CharField turns 5 into "5": a number sent for a name is a client's mistake.
+            not_text = sorted(
+                name
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and name in data
+                and data[name] is not None
+                and not isinstance(data[name], str)
+            )
+            if not_text:
+                raise serializers.ValidationError({name: ["Must be text."] for name in not_text})
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": MONEY_PATTERN, "maxLength": 13, "examples": ["12.50"]}
+)
+class MoneyField(serializers.DecimalField):
+    """A sum from 0 to 9999999999.99 as text ("12.50"): a JSON number is a float, which cannot
+    hold every sum exactly."""
+
+    default_error_messages = {
+        "money": 'Must be a sum as text, like "12.50" (up to 10 digits, 2 decimals).',
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not re.search(MONEY_PATTERN, data):
+            self.fail("money")
         return super().to_internal_value(data)
 
 
@@ -50,6 +89,7 @@ class WholeNumberField(serializers.IntegerField):
         self.fail("invalid")
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{13}$", "minLength": 13, "maxLength": 13})
 class NsnField(serializers.SlugRelatedField[Item]):
     """An item by its 13-digit NSN."""
 
@@ -68,6 +108,7 @@ class NsnField(serializers.SlugRelatedField[Item]):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "pattern": "^[A-Z0-9]{6}$", "minLength": 6, "maxLength": 6})
 class UicField(serializers.SlugRelatedField[Unit]):
     """A unit by its 6-character UIC."""
 

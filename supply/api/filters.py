@@ -16,6 +16,8 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import filters, serializers
+from rest_framework.request import Request
 
 ID_MAX = 2**63 - 1
 """The largest primary key a 64-bit integer column (SQLite INTEGER, PostgreSQL bigint) holds."""
@@ -104,3 +106,15 @@ class UtcDateTimeFilter(django_filters.Filter):  # type: ignore[misc]
 @extend_schema_field({"type": "boolean"})
 class StrictBooleanFilter(django_filters.Filter):  # type: ignore[misc]
     field_class = StrictBooleanField
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's search, whose refusal of a bad term (NUL) names the parameter like every other
+    filter error (DRF's own answer was a bare list)."""
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        try:
+            terms: list[str] = super().get_search_terms(request)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({self.search_param: exc.detail}) from None
+        return terms

@@ -12,7 +12,9 @@ from django.db import models
 NSN_VALIDATOR = RegexValidator(r"^[0-9]{13}\Z", "NSN must be exactly 13 digits.")
 UIC_VALIDATOR = RegexValidator(r"^[A-Z0-9]{6}\Z", "UIC must be 6 upper-case letters or digits.")
 UI_VALIDATOR = RegexValidator(r"^[A-Z]{2}\Z", "Unit of issue must be 2 upper-case letters.")
-AAC_VALIDATOR = RegexValidator(r"^[A-Z]?\Z", "AAC must be one upper-case letter.")
+# Blank is allowed by the field (blank=True), which skips validators: a pattern that also matched
+# "" made the schema's "a letter" and "blank" branches overlap, so an empty AAC broke its oneOf.
+AAC_VALIDATOR = RegexValidator(r"^[A-Z]\Z", "AAC must be one upper-case letter.")
 
 
 class UnitOfIssue(models.Model):

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models, transaction
 from rest_framework import serializers
 
-from supply.api.fields import NsnField, StrictFieldsMixin, UicField
+from supply.api.fields import MoneyField, NsnField, StrictFieldsMixin, UicField
 from supply.catalog import history
 from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
 
@@ -38,6 +38,7 @@ class UnitSerializer(StrictFieldsMixin, HistoryGuardMixin, serializers.ModelSeri
 
 
 class ItemSerializer(StrictFieldsMixin, HistoryGuardMixin, serializers.ModelSerializer[Item]):
+    price = MoneyField()
     unit_of_issue = serializers.SlugRelatedField[UnitOfIssue](
         slug_field="code",
         queryset=UnitOfIssue.objects.all(),

@@ -13,13 +13,12 @@ class ClientCertificateScheme(OpenApiAuthenticationExtension):  # type: ignore[n
     name = "clientCertificate"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        # OpenAPI 3.0 has no mutualTLS scheme (3.1 does); describe the header the edge sets.
+        # The certificate is presented to nginx in the TLS handshake; the headers nginx passes on
+        # are overwritten on every request, so no client can send them: not an apiKey.
         return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-Client-Cert",
+            "type": "mutualTLS",
             "description": (
-                "A TLS client certificate issued by the site's CA, presented to the nginx edge. "
-                "nginx sets this header from the verified certificate; a client never sends it."
+                "A TLS client certificate issued by a CA the site trusts, presented to the nginx "
+                "edge during the handshake and mapped to a user by the service."
             ),
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -98,6 +99,16 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
         return entry.customer_uic or None
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": services.MAX_QUANTITY})
+class QuantityField(WholeNumberField):
+    """A quantity moved: the service checks the range, the schema says what it is."""
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": services.MAX_QUANTITY})
+class CountedField(WholeNumberField):
+    """A quantity found by a count: zero is a count too."""
+
+
 class _OperationSerializer(StrictFieldsMixin, serializers.Serializer[LedgerEntry]):
     """Common parts: the acting unit, the item and the document number; the response is the
     ledger row written."""
@@ -124,7 +135,7 @@ class _OperationSerializer(StrictFieldsMixin, serializers.Serializer[LedgerEntry
 
 class ReceiptSerializer(_OperationSerializer):
     location = serializers.CharField(max_length=30, help_text="code of a location of the unit")
-    quantity = WholeNumberField()
+    quantity = QuantityField()
 
     def create(self, validated_data: dict[str, Any]) -> LedgerEntry:
         data = validated_data
@@ -140,7 +151,7 @@ class ReceiptSerializer(_OperationSerializer):
 class StowSerializer(_OperationSerializer):
     from_location = serializers.CharField(max_length=30)
     to_location = serializers.CharField(max_length=30)
-    quantity = WholeNumberField()
+    quantity = QuantityField()
 
     def create(self, validated_data: dict[str, Any]) -> LedgerEntry:
         data = validated_data
@@ -157,7 +168,7 @@ class StowSerializer(_OperationSerializer):
 class IssueSerializer(_OperationSerializer):
     location = serializers.CharField(max_length=30)
     customer_unit = UicField(help_text="UIC of the unit receiving the items")
-    quantity = WholeNumberField()
+    quantity = QuantityField()
 
     def create(self, validated_data: dict[str, Any]) -> LedgerEntry:
         data = validated_data
@@ -173,7 +184,7 @@ class IssueSerializer(_OperationSerializer):
 
 class AdjustmentSerializer(_OperationSerializer):
     location = serializers.CharField(max_length=30)
-    counted = WholeNumberField(help_text="the quantity found by the inventory count")
+    counted = CountedField(help_text="the quantity found by the inventory count")
 
     def create(self, validated_data: dict[str, Any]) -> LedgerEntry:
         data = validated_data

@@ -82,13 +82,20 @@ def test_oversized_or_invalid_page_size_is_400(site, viewer, page_size, message)
     assert (response.status_code, response.json()) == (400, {"page_size": [message]})
 
 
+MONEY = 'Must be a sum as text, like "12.50" (up to 10 digits, 2 decimals).'
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
         ({"nsn": "123"}, {"nsn": ["NSN must be exactly 13 digits."]}),
         ({"nsn": "84650146584AB"}, {"nsn": ["NSN must be exactly 13 digits."]}),
         ({"unit_of_issue": "QQ"}, {"unit_of_issue": ["No unit of issue QQ."]}),
-        ({"price": "-1.00"}, {"price": ["Ensure this value is greater than or equal to 0."]}),
+        ({"price": "-1.00"}, {"price": [MONEY]}),
+        ({"price": 12.5}, {"price": [MONEY]}),  # a float cannot hold every sum exactly
+        ({"price": "1.234"}, {"price": [MONEY]}),
+        ({"price": "12345678901.00"}, {"price": [MONEY]}),
+        ({"common_name": 5}, {"common_name": ["Must be text."]}),
         ({"fsc": "8465"}, {"fsc": ["Unknown or read-only field."]}),
         ({"nsn": "6505013324567"}, {"nsn": ["item with this NSN already exists."]}),
     ],
