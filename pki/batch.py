@@ -16,7 +16,9 @@ from pathlib import Path
 
 from pki.ca import LoadedCA, load_ca
 from pki.errors import InputError, PkiError
-from pki.home import FILE_MODE, Index, PkiHome, as_home, make_dir
+from pki.files import FILE_MODE, make_dir
+from pki.home import PkiHome, as_home
+from pki.index import Index
 from pki.issue import IssuedUser, issue_user
 from pki.secrets import generate_password
 

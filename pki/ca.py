@@ -12,8 +12,9 @@ from cryptography.x509.oid import NameOID
 from pki import crl, keys, profiles
 from pki.certinfo import CertInfo, describe, load_pem
 from pki.errors import CAExistsError, InputError
-from pki.home import PkiHome, as_home, atomic_write, read_file
-from pki.inventory import index_row
+from pki.files import atomic_write, read_file
+from pki.home import PkiHome, as_home
+from pki.index import IndexRow
 from pki.keys import (
     DEFAULT_KEY_TYPE,
     MIN_PKCS8_SECRET_LENGTH,
@@ -105,7 +106,7 @@ def init_ca(
         atomic_write(h.ca_key, encrypted_pem(key, passphrase))
         atomic_write(h.issued_cert(describe(cert).serial), ca.pem)
         with h.index() as index, index.write():
-            index.insert(index_row(cert, kind="ca", name=name, key_type=kt.name))
+            index.insert(IndexRow.of(describe(cert), kind="ca", name=name, key_type=kt.name))
             crl.publish(h, ca, index, days=None)
         atomic_write(h.ca_cert, ca.pem)
     return CreatedCA(describe(cert), h.ca_cert, h.ca_key, h.crl)

@@ -16,7 +16,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pki.errors import CertificateError, InputError
-from pki.home import Index, PkiHome, atomic_write
+from pki.files import atomic_write
+from pki.home import PkiHome
+from pki.index import Index
 from pki.keys import signature_hash
 
 if TYPE_CHECKING:

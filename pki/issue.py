@@ -15,8 +15,9 @@ from pki import keys, names, p12, profiles
 from pki.ca import LoadedCA, load_ca
 from pki.certinfo import CertInfo, describe, serial_hex
 from pki.errors import InputError, PkiError
-from pki.home import Index, IndexRow, PkiHome, as_home, atomic_write
-from pki.inventory import index_row
+from pki.files import atomic_write
+from pki.home import PkiHome, as_home
+from pki.index import Index, IndexRow
 
 _SERIAL_ATTEMPTS = 5
 
@@ -113,7 +114,8 @@ def _sign_and_record(
                     raise InputError(f"out: {path} exists already.") from None
             if written is not None:
                 written(cert)
-            row = index_row(cert, kind=profile.kind, name=name, key_type=keys.key_type_of(key))
+            info = describe(cert)
+            row = IndexRow.of(info, kind=profile.kind, name=name, key_type=keys.key_type_of(key))
             db.insert(row)
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             for old in replaced:

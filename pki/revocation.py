@@ -9,7 +9,8 @@ from pki import crl
 from pki.ca import load_ca
 from pki.crl import REASONS, CrlInfo, CrlStatus, crl_status, reason_name
 from pki.errors import InputError
-from pki.home import IndexRow, PkiHome, as_home
+from pki.home import PkiHome, as_home
+from pki.index import IndexRow
 from pki.inventory import find
 
 __all__ = ["REASONS", "CrlInfo", "CrlStatus", "crl_status", "revoke", "status", "write_crl"]

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import dj_database_url
 
-from pki.home import atomic_write, default_home
+from pki.files import atomic_write
+from pki.home import default_home
 from supply.identity.hosts import server_host_names
 
 

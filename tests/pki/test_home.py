@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import pki.home
+import pki.files
 from pki.ca import CreatedCA
 from pki.errors import PkiError
-from pki.home import PkiHome, atomic_write, default_home
+from pki.files import atomic_write
+from pki.home import PkiHome, default_home
 from pki.issue import issue_user
 from pki.revocation import revoke, write_crl
 from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
@@ -88,7 +89,7 @@ def test_locks_held_too_long_are_one_line_errors(
     home: PkiHome, ca: CreatedCA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
-    monkeypatch.setattr(pki.home, "_LOCK_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(pki.files, "LOCK_TIMEOUT_S", 1.0)
     holder = sqlite3.connect(home.index_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # as a stopped `pki` process in mid-write would
     try:
