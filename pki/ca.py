@@ -1,4 +1,4 @@
-"""The root CA: create it once in a PKI home, load it to sign."""
+"""The root CA: create it once in a PKI home, load it to sign, sign its CRL."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def init_ca(
         atomic_write(h.issued_cert(describe(cert).serial), ca.pem)
         with h.index() as index, index.write():
             index.insert(IndexRow.of(describe(cert), kind="ca", name=name, key_type=kt.name))
-            crl.publish(h, ca, index, days=None)
+            crl.publish(h, ca.issuer(), index, days=None)
         atomic_write(h.ca_cert, ca.pem)
     return CreatedCA(describe(cert), h.ca_cert, h.ca_key, h.crl)
 
@@ -137,3 +137,14 @@ def load_ca(home: PkiHome | Path | str, passphrase: bytes) -> LoadedCA:
     if key.public_key() != cert.public_key():
         raise InputError(f"CA key: {h.ca_key} does not belong to {h.ca_cert}.")
     return LoadedCA(cert, key)
+
+
+def write_crl(
+    home: PkiHome | Path | str, *, days: int | None = None, passphrase: bytes
+) -> crl.CrlInfo:
+    """Sign and write ``ca/crl.pem`` listing every revoked certificate (default 30 days)."""
+    h = as_home(home)
+    crl.check_crl_days(days)  # before the passphrase is tried
+    ca = load_ca(h, passphrase)
+    with h.lock(), h.index() as index, index.write():
+        return crl.publish(h, ca.issuer(), index, days=days)

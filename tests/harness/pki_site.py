@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pki import ca as pki_ca
-from pki import issue, profiles, revocation
+from pki import issue, profiles
 from pki.certinfo import CertInfo, describe
 
 CA_PASSPHRASE = "harness CA passphrase"
@@ -221,4 +221,4 @@ class PkiSite:
         return x509.load_pem_x509_certificate(user.cert_pem.read_bytes())
 
     def write_crl(self) -> None:
-        revocation.write_crl(self.home, passphrase=self.passphrase)
+        pki_ca.write_crl(self.home, passphrase=self.passphrase)

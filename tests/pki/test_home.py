@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 import pki.files
-from pki.ca import CreatedCA
+from pki.ca import CreatedCA, write_crl
+from pki.crl import revoke
 from pki.errors import PkiError
 from pki.files import atomic_write
 from pki.home import PkiHome, default_home
 from pki.issue import issue_user
-from pki.revocation import revoke, write_crl
 from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
 
 
@@ -69,13 +69,13 @@ def test_index_survives_an_interrupted_transaction(home: PkiHome, ca: CreatedCA)
 
 
 def test_damaged_index_and_crl_are_one_line_errors(home: PkiHome, ca: CreatedCA) -> None:
+    from pki.crl import crl_status
     from pki.errors import PkiError
     from pki.inventory import list_certs
-    from pki.revocation import status
 
     home.crl.write_text("garbage")
     with pytest.raises(PkiError) as err:
-        status(home)
+        crl_status(home)
     assert str(err.value) == f"CRL: {home.crl} is not a PEM CRL; run `pki crl`."
     home.index_path.write_bytes(b"not a database" * 100)
     with pytest.raises(PkiError) as err:

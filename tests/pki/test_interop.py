@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from pki.ca import CreatedCA
+from pki.ca import CreatedCA, write_crl
 from pki.certinfo import load_pem
+from pki.crl import revoke
 from pki.home import PkiHome
 from pki.issue import IssuedUser, issue_server, issue_user
-from pki.revocation import revoke, write_crl
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD
 
 OPENSSL = shutil.which("openssl") or "openssl"

@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 
 from pki.ca import CreatedCA
+from pki.crl import revoke
 from pki.errors import AmbiguousError, NotFoundError
 from pki.home import PkiHome
 from pki.inventory import find, list_certs, normalize_serial, show
 from pki.issue import issue_server, issue_user
-from pki.revocation import revoke
 from tests.pki.conftest import PASSPHRASE, PASSWORD
 
 

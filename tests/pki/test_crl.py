@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from cryptography import x509
 
-from pki.ca import CreatedCA, load_ca_cert
+from pki.ca import CreatedCA, load_ca_cert, write_crl
+from pki.crl import REASONS, crl_status, revoke
 from pki.errors import InputError, PassphraseError
 from pki.home import PkiHome
 from pki.issue import issue_server, issue_user
-from pki.revocation import REASONS, revoke, status, write_crl
 from tests.pki.conftest import PASSPHRASE, PASSWORD
 
 
@@ -91,16 +91,16 @@ def test_write_crl_wrong_passphrase_leaves_crl(home: PkiHome, ca: CreatedCA) -> 
 
 def test_crl_status_warns_within_seven_days_and_when_expired(home: PkiHome, ca: CreatedCA) -> None:
     write_crl(home, passphrase=PASSPHRASE, days=30)
-    fresh = status(home)
+    fresh = crl_status(home)
     assert fresh is not None and fresh.warning() is None
     nxt = fresh.next_update
-    near = status(home, now=nxt - dt.timedelta(days=6))
+    near = crl_status(home, now=nxt - dt.timedelta(days=6))
     assert near is not None and near.expiring and not near.expired
     assert near.warning() == (
         f"WARNING: the CRL expires at {nxt:%Y-%m-%d %H:%M} UTC; after that nginx rejects EVERY "
         "client certificate. Run `pki crl` and reload nginx before then."
     )
-    gone = status(home, now=nxt + dt.timedelta(seconds=1))
+    gone = crl_status(home, now=nxt + dt.timedelta(seconds=1))
     assert gone is not None and gone.expired
     assert gone.warning() == (
         f"WARNING: the CRL expired at {nxt:%Y-%m-%d %H:%M} UTC; nginx now rejects EVERY client "
