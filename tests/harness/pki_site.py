@@ -115,17 +115,15 @@ class PkiSite:
         """A user certificate from the ``pki`` library (the .p12 the CLI would write)."""
         base = self._base(name)
         password = secrets.token_urlsafe(12)
-        issued = issue.issue_user(
-            self.home,
+        request = issue.UserRequest(
             name,
+            password=password.encode(),
             email=email,
             org_unit=org_unit,
-            password=password.encode(),
             legacy=legacy,
-            passphrase=self.passphrase,
             out=base.with_suffix(".p12"),
-            ca=self.ca,
         )
+        issued = issue.issue_user(self.home, request, passphrase=self.passphrase, ca=self.ca)
         assert issued.p12_path is not None
         return self._from_p12(name, issued.p12_path, password, base)
 

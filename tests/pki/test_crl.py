@@ -9,7 +9,7 @@ from pki.ca import CreatedCA, load_ca_cert, write_crl
 from pki.crl import REASONS, crl_status, revoke
 from pki.errors import InputError, PassphraseError
 from pki.home import PkiHome
-from pki.issue import issue_server, issue_user
+from pki.issue import UserRequest, issue_server, issue_user
 from tests.pki.conftest import PASSPHRASE, PASSWORD
 
 
@@ -18,8 +18,8 @@ def _crl(home: PkiHome) -> x509.CertificateRevocationList:
 
 
 def test_revoke_then_crl_lists_serial_with_reason(home: PkiHome, ca: CreatedCA) -> None:
-    jane = issue_user(home, "Doe, Jane", password=PASSWORD, passphrase=PASSPHRASE)
-    keep = issue_user(home, "Keep", password=PASSWORD, passphrase=PASSPHRASE)
+    jane = issue_user(home, UserRequest("Doe, Jane", password=PASSWORD), passphrase=PASSPHRASE)
+    keep = issue_user(home, UserRequest("Keep", password=PASSWORD), passphrase=PASSPHRASE)
     row = revoke(home, "Doe, Jane", "KEYCOMPROMISE")
     assert (row.serial, row.status, row.reason) == (jane.info.serial, "revoked", "keyCompromise")
     assert len(_crl(home)) == 0  # not published until write_crl
@@ -41,7 +41,7 @@ def test_revoke_then_crl_lists_serial_with_reason(home: PkiHome, ca: CreatedCA) 
 
 
 def test_unspecified_reason_has_no_reason_extension(home: PkiHome, ca: CreatedCA) -> None:
-    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    user = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     revoke(home, user.info.serial, "unspecified")
     write_crl(home, passphrase=PASSPHRASE)
     entry = _crl(home).get_revoked_certificate_by_serial_number(int(user.info.serial, 16))
@@ -50,7 +50,7 @@ def test_unspecified_reason_has_no_reason_extension(home: PkiHome, ca: CreatedCA
 
 
 def test_revoke_twice_is_refused(home: PkiHome, ca: CreatedCA) -> None:
-    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    user = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     revoke(home, user.info.serial, "superseded")
     with pytest.raises(InputError) as err:
         revoke(home, user.info.serial, "keyCompromise")

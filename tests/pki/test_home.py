@@ -13,7 +13,7 @@ from pki.crl import revoke
 from pki.errors import PkiError
 from pki.files import atomic_write
 from pki.home import PkiHome, default_home
-from pki.issue import issue_user
+from pki.issue import UserRequest, issue_user
 from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
 
 
@@ -52,7 +52,7 @@ def test_existing_home_parent_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_index_survives_an_interrupted_transaction(home: PkiHome, ca: CreatedCA) -> None:
-    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    user = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     with home.index() as index:
         with pytest.raises(RuntimeError), index.write():
             index.mark_revoked(user.info.serial, user.info.not_before, "keyCompromise")
@@ -88,7 +88,7 @@ def test_damaged_index_and_crl_are_one_line_errors(home: PkiHome, ca: CreatedCA)
 def test_locks_held_too_long_are_one_line_errors(
     home: PkiHome, ca: CreatedCA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    user = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     monkeypatch.setattr(pki.files, "LOCK_TIMEOUT_S", 1.0)
     holder = sqlite3.connect(home.index_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # as a stopped `pki` process in mid-write would
