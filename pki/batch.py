@@ -217,10 +217,15 @@ class UserBatch:
         return RowResult(row, issued=issued, password=generated)
 
     def _stopped(self, row: UserRow, failure: str) -> WriteError:
+        passwords = (
+            f" (their passwords are in {self.sheet_path})"
+            if self.sheet_path is not None and self.issued
+            else ""
+        )
         return WriteError(
             f"{failure}; the batch stopped at line {row.line} with {self.issued} of "
-            f"{len(self.rows)} users issued: fix that, then issue the rows from line {row.line} "
-            "on again."
+            f"{len(self.rows)} users issued{passwords}: fix that, then issue the rows from line "
+            f"{row.line} on again."
         )
 
 

@@ -166,12 +166,17 @@ def _issue_batch(
         key_type=key_type,
     )
     failed: list[str] = []
-    with batch, typer.progressbar(batch, length=len(rows), label="Issuing", file=sys.stderr) as bar:
-        for result in bar:
-            if result.error:
-                failed.append(result.error)
-    for line in failed:
-        warn(line)
+    try:
+        with (
+            batch,
+            typer.progressbar(batch, length=len(rows), label="Issuing", file=sys.stderr) as bar,
+        ):
+            for result in bar:
+                if result.error:
+                    failed.append(result.error)
+    finally:  # the rows that failed, also when a write error stops the batch
+        for line in failed:
+            warn(line)
     typer.echo(
         f"Issued {batch.issued} of {len(rows)} users into {batch.target}; "
         f"{len(failed)} row(s) failed."

@@ -214,3 +214,23 @@ def test_wrong_passphrase_leaves_no_sheet(
             home, [UserRow(2, "Jane", None, None)], passphrase=b"wrong passphrase", out_dir=out
         )
     assert not out.exists()
+
+
+def test_a_stopped_batch_names_the_sheet_of_the_users_it_issued(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, clean_env: None
+) -> None:
+    rows = [UserRow(2, "First", None, None), UserRow(3, "Second", None, None)]
+    with open_batch(home, rows, passphrase=PASSPHRASE, out_dir=tmp_path / "out") as batch:
+        results = iter(batch)
+        first = next(results)
+        assert first.issued is not None and first.password is not None
+        assert batch.sheet is not None
+        batch.sheet.close()
+        with pytest.raises(WriteError) as err:
+            next(results)
+    assert str(err.value) == (
+        f"passwords: Cannot write {batch.sheet_path} (I/O operation on closed file); the batch "
+        f"stopped at line 3 with 1 of 2 users issued (their passwords are in {batch.sheet_path}): "
+        "fix that, then issue the rows from line 3 on again."
+    )
+    assert [r.name for r in list_certs(home, kind="user")] == ["First"]

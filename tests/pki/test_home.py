@@ -114,3 +114,12 @@ def test_locks_held_too_long_are_one_line_errors(
     )
     revoke(home, user.info.serial, "superseded")  # both free again
     assert write_crl(home, passphrase=PASSPHRASE)
+
+
+def test_atomic_write_errors_name_the_target(tmp_path: Path) -> None:
+    # A name that fits (255 bytes) while the temporary name beside it does not: fails for root too.
+    target = tmp_path / ("n" * 240)
+    with pytest.raises(OSError, match="too long") as err:
+        atomic_write(target, b"data")
+    assert err.value.filename == str(target)
+    assert os.listdir(tmp_path) == []
