@@ -3,22 +3,30 @@
 The CSV has a header row; ``full_name`` is required, ``email`` and ``org_unit`` are optional
 columns (an empty cell means none). Rows are checked and issued one by one: a bad row is reported
 with its line number and the others go on. The CA key is decrypted once for the whole batch.
+
+Passwords: one for every row when given (``--password-file``, else ``$PKI_P12_PASSWORD``);
+otherwise each row gets a generated one, recorded in a 0600 sheet ``passwords-<UTC stamp>.csv``
+next to the .p12 files before the row's index entry commits. A file the batch cannot write (a
+.p12, the sheet) stops the whole batch with a ``WriteError``: the rows after it would fail alike.
 """
 
 from __future__ import annotations
 
 import csv
-import functools
+import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
+from pki import keys
 from pki.ca import LoadedCA, load_ca
-from pki.errors import InputError, PkiError
-from pki.home import FILE_MODE, Index, PkiHome, as_home, make_dir
-from pki.issue import IssuedUser, issue_user
-from pki.secrets import generate_password
+from pki.errors import InputError, PkiError, WriteError
+from pki.files import FILE_MODE, make_dir
+from pki.home import PkiHome, as_home
+from pki.issue import IssuedUser, UserRequest, issue_user_recording
+from pki.secrets import P12_PASSWORD_ENV, generate_password, read_secret_file, secret_from_env
 
 COLUMNS = ("full_name", "email", "org_unit")
 
@@ -70,13 +78,33 @@ def read_users_csv(path: Path) -> list[UserRow]:
     return rows
 
 
+def shared_password(password_file: Path | None) -> bytes | None:
+    """The one .p12 password for every row: the first line of ``password_file``, else
+    ``$PKI_P12_PASSWORD``; None when neither gives one (each row then gets its own)."""
+    if password_file is not None:
+        value: bytes | None = read_secret_file(password_file, "password")
+    else:
+        value = secret_from_env(P12_PASSWORD_ENV)
+    return keys.check_secret(value, "password") if value is not None else None
+
+
 class PasswordSheet:
     """An append-only 0600 CSV of generated passwords, fsynced row by row so a batch killed
     half-way still leaves the password of every .p12 it wrote."""
 
     def __init__(self, path: Path) -> None:
-        make_dir(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, FILE_MODE)
+        try:
+            make_dir(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, FILE_MODE)
+        except FileExistsError:
+            raise WriteError(
+                f"passwords: {path} exists already; run the batch again in a second."
+            ) from None
+        except OSError as exc:
+            raise WriteError(
+                f"passwords: Cannot create {path} ({exc.strerror}); make {path.parent} "
+                "writable or choose another --out-dir."
+            ) from None
         self.path = path
         self._fh = os.fdopen(fd, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._fh)
@@ -88,82 +116,142 @@ class PasswordSheet:
         os.fsync(self._fh.fileno())
 
     def add(self, serial: str, full_name: str, p12_path: Path, password: str) -> None:
-        self._add([serial, full_name, str(p12_path), password])
+        """Record one row; WriteError (naming the sheet) when it cannot be written."""
+        try:
+            self._add([serial, full_name, str(p12_path), password])
+        except (OSError, ValueError) as exc:  # ValueError: the file was closed
+            reason = exc.strerror if isinstance(exc, OSError) else None
+            reason = reason or str(exc).rstrip(".")
+            raise WriteError(f"passwords: Cannot write {self.path} ({reason}).") from None
 
     def close(self) -> None:
         self._fh.close()
 
 
-def issue_users(
-    home: PkiHome | Path | str,
-    rows: Sequence[UserRow],
-    *,
-    passphrase: bytes,
-    password: bytes | None,
-    out_dir: Path | None = None,
-    sheet: PasswordSheet | None = None,
-    legacy: bool = False,
-    days: int | None = None,
-    key_type: str = "ec-p256",
-) -> Iterator[RowResult]:
-    """Issue one .p12 per row, yielding each row's result as it completes.
+class UserBatch:
+    """An open batch: the CA decrypted once, and the shared password or the sheet that records
+    generated ones. Iterate to issue (one ``RowResult`` per row, as each completes); use as a
+    context manager so the sheet is closed."""
 
-    With ``password=None`` each row gets a generated password, recorded in ``sheet``.
-    """
-    h = as_home(home)
-    if password is None and sheet is None:
-        raise ValueError("generated passwords need a sheet to record them")
-    ca = load_ca(h, passphrase)
-    with h.index() as index:
-        yield from _issue_rows(h, ca, index, rows, password, out_dir, sheet, legacy, days, key_type)
-
-
-def _issue_rows(
-    h: PkiHome,
-    ca: LoadedCA,
-    index: Index,
-    rows: Sequence[UserRow],
-    password: bytes | None,
-    out_dir: Path | None,
-    sheet: PasswordSheet | None,
-    legacy: bool,
-    days: int | None,
-    key_type: str,
-) -> Iterator[RowResult]:
-    for row in rows:
-        secret = password if password is not None else generate_password().encode("ascii")
-        record = None
+    def __init__(
+        self,
+        home: PkiHome,
+        rows: Sequence[UserRow],
+        ca: LoadedCA,
+        *,
+        password: bytes | None,
+        out_dir: Path | None,
+        legacy: bool,
+        days: int | None,
+        key_type: str,
+    ) -> None:
+        self.home = home
+        self.rows = rows
+        self.target = out_dir or home.users_dir  # where the .p12 files go
+        self.issued = 0  # rows issued so far
+        self._ca = ca
+        self._password = password
+        self._out_dir = out_dir
+        self._legacy, self._days, self._key_type = legacy, days, key_type
+        self.sheet: PasswordSheet | None = None
         if password is None:
-            assert sheet is not None
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            self.sheet = PasswordSheet(self.target / f"passwords-{stamp}.csv")
+
+    @property
+    def sheet_path(self) -> Path | None:
+        """The sheet of generated passwords; None when every row shares the given password."""
+        return self.sheet.path if self.sheet is not None else None
+
+    def __enter__(self) -> UserBatch:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.sheet is not None:
+            self.sheet.close()
+
+    def __iter__(self) -> Iterator[RowResult]:
+        for row in self.rows:
+            yield self._issue(row)
+
+    def _issue(self, row: UserRow) -> RowResult:
+        generated = generate_password() if self._password is None else None
+        secret = self._password if generated is None else generated.encode("ascii")
+        assert secret is not None
+
+        def record(serial: str, p12_path: Path) -> None:
             # Recorded before the index row commits: a batch killed at any point leaves no
-            # indexed certificate without its password (at worst a sheet row for a .p12 that
-            # never got its index row).
-            record = functools.partial(_record, sheet, row.full_name, secret.decode("ascii"))
+            # indexed certificate without its password.
+            if self.sheet is not None and generated is not None:
+                self.sheet.add(serial, row.full_name, p12_path, generated)
+
         try:
             if not row.full_name:
                 raise InputError("full_name: Must not be empty.")
-            issued = issue_user(
-                h,
+            request = UserRequest(
                 row.full_name,
                 email=row.email,
                 org_unit=row.org_unit,
                 password=secret,
-                legacy=legacy,
-                passphrase=b"",  # unused: the CA is loaded
-                out=None,
-                days=days,
-                key_type=key_type,
-                ca=ca,
-                p12_dir=out_dir,
-                index=index,
-                written=record,
+                days=self._days,
+                key_type=self._key_type,
+                legacy=self._legacy,
+                out_dir=self._out_dir,
             )
+            issued = issue_user_recording(self.home, request, ca=self._ca, record=record)
+        except WriteError as exc:
+            raise self._stopped(row, str(exc).rstrip(".")) from None
         except PkiError as exc:
-            yield RowResult(row, error=f"line {row.line}: {exc}")
-            continue
-        generated = secret.decode("ascii") if password is None else None
-        yield RowResult(row, issued=issued, password=generated)
+            return RowResult(row, error=f"line {row.line}: {exc}")
+        except OSError as exc:
+            what = exc.filename or self.target
+            raise self._stopped(
+                row, f"batch: Cannot write {what} ({exc.strerror or exc})"
+            ) from None
+        self.issued += 1
+        return RowResult(row, issued=issued, password=generated)
+
+    def _stopped(self, row: UserRow, failure: str) -> WriteError:
+        passwords = (
+            f" (their passwords are in {self.sheet_path})"
+            if self.sheet_path is not None and self.issued
+            else ""
+        )
+        return WriteError(
+            f"{failure}; the batch stopped at line {row.line} with {self.issued} of "
+            f"{len(self.rows)} users issued{passwords}: fix that, then issue the rows from line "
+            f"{row.line} on again."
+        )
 
 
-def _record(sheet: PasswordSheet, full_name: str, password: str, serial: str, p12: Path) -> None:
-    sheet.add(serial, full_name, p12, password)
+def open_batch(
+    home: PkiHome | Path | str,
+    rows: Sequence[UserRow],
+    *,
+    passphrase: bytes,
+    password_file: Path | None = None,
+    out_dir: Path | None = None,
+    legacy: bool = False,
+    days: int | None = None,
+    key_type: str = keys.DEFAULT_KEY_TYPE,
+) -> UserBatch:
+    """Check the shared password (``shared_password``), decrypt the CA and, when rows get
+    generated passwords, create the sheet; nothing is issued until the batch is iterated."""
+    h = as_home(home)
+    password = shared_password(password_file)
+    ca = load_ca(h, passphrase)
+    return UserBatch(
+        h,
+        rows,
+        ca,
+        password=password,
+        out_dir=out_dir,
+        legacy=legacy,
+        days=days,
+        key_type=key_type,
+    )

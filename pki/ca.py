@@ -1,4 +1,4 @@
-"""The root CA: create it once in a PKI home, load it to sign."""
+"""The root CA: create it once in a PKI home, load it to sign, sign its CRL."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from cryptography.x509.oid import NameOID
 from pki import crl, keys, profiles
 from pki.certinfo import CertInfo, describe, load_pem
 from pki.errors import CAExistsError, InputError
-from pki.home import PkiHome, as_home, atomic_write, read_file
-from pki.inventory import index_row
+from pki.files import atomic_write, read_file
+from pki.home import PkiHome, as_home
+from pki.index import IndexRow
 from pki.keys import (
     DEFAULT_KEY_TYPE,
     MIN_PKCS8_SECRET_LENGTH,
@@ -105,8 +106,8 @@ def init_ca(
         atomic_write(h.ca_key, encrypted_pem(key, passphrase))
         atomic_write(h.issued_cert(describe(cert).serial), ca.pem)
         with h.index() as index, index.write():
-            index.insert(index_row(cert, kind="ca", name=name, key_type=kt.name))
-            crl.publish(h, ca, index, days=None)
+            index.insert(IndexRow.of(describe(cert), kind="ca", name=name, key_type=kt.name))
+            crl.publish(h, ca.issuer(), index, days=None)
         atomic_write(h.ca_cert, ca.pem)
     return CreatedCA(describe(cert), h.ca_cert, h.ca_key, h.crl)
 
@@ -136,3 +137,14 @@ def load_ca(home: PkiHome | Path | str, passphrase: bytes) -> LoadedCA:
     if key.public_key() != cert.public_key():
         raise InputError(f"CA key: {h.ca_key} does not belong to {h.ca_cert}.")
     return LoadedCA(cert, key)
+
+
+def write_crl(
+    home: PkiHome | Path | str, *, days: int | None = None, passphrase: bytes
+) -> crl.CrlInfo:
+    """Sign and write ``ca/crl.pem`` listing every revoked certificate (default 30 days)."""
+    h = as_home(home)
+    crl.check_crl_days(days)  # before the passphrase is tried
+    ca = load_ca(h, passphrase)
+    with h.lock(), h.index() as index, index.write():
+        return crl.publish(h, ca.issuer(), index, days=days)

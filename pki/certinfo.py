@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -106,8 +105,3 @@ def load_pem(data: bytes) -> x509.Certificate:
         return x509.load_pem_x509_certificate(data)
     except ValueError as exc:
         raise CertificateError(f"certificate: Not a PEM certificate ({exc}).") from exc
-
-
-def load_escaped_pem(value: str) -> x509.Certificate:
-    """Parse nginx's ``$ssl_client_escaped_cert`` (URL-encoded PEM)."""
-    return load_pem(unquote(value).encode("ascii", "strict"))

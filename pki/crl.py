@@ -1,4 +1,8 @@
-"""Signing, writing and checking the CRL in the PKI home (RFC 5280 section 5).
+"""Revoking certificates, and signing, writing and checking the CRL (RFC 5280 section 5).
+
+Revoking only marks the index row (no passphrase needed, so a clerk can record it at once); the
+next CRL publishes it. Signing takes the issuer (``profiles.Issuer``: the CA's name, key and SKI),
+so this module needs nothing of ``pki.ca``, which loads the CA and calls ``publish``.
 
 nginx reads ``ca/crl.pem`` at start and reload, and once the CRL is past its nextUpdate it rejects
 *every* client certificate. Sites stay disconnected for weeks, so the default lifetime is 30 days
@@ -10,17 +14,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pki.errors import CertificateError, InputError
-from pki.home import Index, PkiHome, atomic_write
+from pki.files import atomic_write
+from pki.home import PkiHome, as_home
+from pki.index import Index, IndexRow
+from pki.inventory import find
 from pki.keys import signature_hash
-
-if TYPE_CHECKING:
-    from pki.ca import LoadedCA
+from pki.profiles import Issuer
 
 DEFAULT_CRL_DAYS = 30
 MAX_CRL_DAYS = 366
@@ -64,7 +68,32 @@ class CrlInfo:
     revoked: int
 
 
-def publish(h: PkiHome, ca: LoadedCA, index: Index, *, days: int | None) -> CrlInfo:
+def revoke(home: PkiHome | Path | str, ident: str, reason: str) -> IndexRow:
+    """Mark a certificate revoked in the index; it is published by the next CRL.
+
+    Revoking needs no passphrase (a clerk can record it at once); signing the CRL does.
+    """
+    h = as_home(home)
+    name = reason_name(reason)
+    row = find(h, ident)
+    if row.kind == "ca":
+        raise InputError("ID: The CA cannot revoke itself; retire the whole PKI home instead.")
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with h.index() as index, index.write():
+        current = index.get(row.serial)
+        assert current is not None  # rows are never deleted
+        if current.status == "revoked":
+            raise InputError(
+                f"ID: {row.serial} is already revoked ({current.reason}, "
+                f"{current.revoked_at:%Y-%m-%d})."
+            )
+        index.mark_revoked(row.serial, at, name)
+        revoked = index.get(row.serial)
+        assert revoked is not None
+        return revoked
+
+
+def publish(h: PkiHome, issuer: Issuer, index: Index, *, days: int | None) -> CrlInfo:
     """Sign a CRL of every revoked certificate and write it (inside an index write transaction).
 
     The caller holds ``h.lock()`` so CRL numbers grow in the order the files are written.
@@ -72,15 +101,15 @@ def publish(h: PkiHome, ca: LoadedCA, index: Index, *, days: int | None) -> CrlI
     lifetime = check_crl_days(days)
     number = index.next_counter("crl_number")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    ski = ca.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
         x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.cert.subject)
+        .issuer_name(issuer.name)
         .last_update(now)
         .next_update(now + dt.timedelta(days=lifetime))
         # 5.2.1 AKI and 5.2.3 CRL number are MUST for conforming CRL issuers.
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer.ski),
+            critical=False,
         )
         .add_extension(x509.CRLNumber(number), critical=False)
     )
@@ -96,7 +125,7 @@ def publish(h: PkiHome, ca: LoadedCA, index: Index, *, days: int | None) -> CrlI
         if row.reason != "unspecified":
             entry = entry.add_extension(x509.CRLReason(REASONS[row.reason]), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
-    signed = builder.sign(ca.key, signature_hash(ca.key))
+    signed = builder.sign(issuer.key, signature_hash(issuer.key))
     atomic_write(h.crl, signed.public_bytes(Encoding.PEM))
     return CrlInfo(h.crl, number, now, now + dt.timedelta(days=lifetime), len(rows))
 
@@ -123,8 +152,9 @@ class CrlStatus:
         return None
 
 
-def crl_status(h: PkiHome, now: dt.datetime | None = None) -> CrlStatus | None:
+def crl_status(home: PkiHome | Path | str, now: dt.datetime | None = None) -> CrlStatus | None:
     """Freshness of ``ca/crl.pem``; None when the home has no CRL (no CA)."""
+    h = as_home(home)
     try:
         data = h.crl.read_bytes()
     except FileNotFoundError:

@@ -7,7 +7,8 @@
     ├── InputError           a bad argument: SAN, key type, reason, days, CSV row, ...
     ├── NotFoundError        no issued certificate matches an ID
     ├── AmbiguousError       an ID (a name) matches more than one certificate
-    └── CertificateError     a certificate that fails a check (parsing, issuer, profile, validity)
+    ├── CertificateError     a certificate that fails a check (parsing, issuer, profile, validity)
+    └── WriteError           a file pki must write cannot be written (it stops a batch)
 
 Messages are one line of the form ``what: Sentence.`` so they read well on stderr.
 """
@@ -44,4 +45,8 @@ class AmbiguousError(PkiError):
 
 
 class CertificateError(PkiError):
+    pass
+
+
+class WriteError(PkiError):
     pass

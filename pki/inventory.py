@@ -10,26 +10,11 @@ from cryptography import x509
 
 from pki.certinfo import CertInfo, describe, load_pem
 from pki.errors import AmbiguousError, InputError, NotFoundError
-from pki.home import IndexRow, PkiHome, as_home, read_file
+from pki.files import read_file
+from pki.home import PkiHome, as_home
+from pki.index import IndexRow
 
 _HEX_SERIAL = re.compile(r"^(?:[0-9A-Fa-f]{1,2}(?::[0-9A-Fa-f]{2})+|[0-9A-Fa-f]+)$")
-
-
-def index_row(cert: x509.Certificate, *, kind: str, name: str, key_type: str) -> IndexRow:
-    info = describe(cert)
-    return IndexRow(
-        serial=info.serial,
-        kind=kind,
-        name=name,
-        subject_dn=info.subject_dn,
-        issuer_dn=info.issuer_dn,
-        sha256=info.sha256,
-        not_before=info.not_before,
-        not_after=info.not_after,
-        sans=info.sans,
-        key_type=key_type,
-        issued_at=dt.datetime.now(dt.UTC),
-    )
 
 
 def normalize_serial(ident: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -15,8 +15,9 @@ from pki import keys, names, p12, profiles
 from pki.ca import LoadedCA, load_ca
 from pki.certinfo import CertInfo, describe, serial_hex
 from pki.errors import InputError, PkiError
-from pki.home import Index, IndexRow, PkiHome, as_home, atomic_write
-from pki.inventory import index_row
+from pki.files import atomic_write
+from pki.home import PkiHome, as_home
+from pki.index import Index, IndexRow
 
 _SERIAL_ATTEMPTS = 5
 
@@ -37,17 +38,11 @@ class IssuedUser:
     chain_path: Path  # the CA certificate
     p12_path: Path | None = None
     key_path: Path | None = None  # PEM export only: PKCS#8 encrypted with the password
-    legacy: bool = False
     pem_path: Path | None = None  # PEM export only: the certificate followed by the CA's
 
 
 # A file to write once the serial is known and the index is locked: (path, bytes, exclusive).
 _Artifact = tuple[Path, bytes, bool]
-
-
-def _opened(h: PkiHome, index: Index | None) -> contextlib.AbstractContextManager[Index]:
-    """The caller's open index (a batch keeps one), else a fresh connection closed after use."""
-    return contextlib.nullcontext(index) if index is not None else h.index()
 
 
 def _check_lifetime(ca: LoadedCA, not_after: dt.datetime) -> None:
@@ -70,7 +65,6 @@ def _sign_and_record(
     days: int,
     name: str,
     artifacts: Callable[[x509.Certificate], list[_Artifact]],
-    index: Index | None = None,
     supersedes: Callable[[Index], Sequence[str]] | None = None,
     written: Callable[[x509.Certificate], None] | None = None,
 ) -> tuple[x509.Certificate, IndexRow, tuple[str, ...]]:
@@ -81,6 +75,8 @@ def _sign_and_record(
     that the new certificate replaces, which are marked revoked as superseded in the same commit.
     ``written`` runs once the files are written and before the row commits, so what it records
     (a generated password) exists for every certificate in the index, even if the process dies.
+    When a step fails before the commit, the files this call created are removed again (files it
+    replaced, a server's, stay replaced).
 
     The slow work (signing, .p12 encryption) happens before the lock; a serial collision (odds
     2^-159 per pair) just repeats it.
@@ -101,23 +97,36 @@ def _sign_and_record(
         )
         files = artifacts(cert)
         serial = serial_hex(cert.serial_number)
-        with _opened(h, index) as db, db.write():
+        with h.index() as db, db.write():
             if db.has_serial(serial):
                 continue
             replaced = supersedes(db) if supersedes is not None else ()
-            atomic_write(h.issued_cert(serial), cert.public_bytes(Encoding.PEM))
-            for path, data, exclusive in files:
-                try:
-                    atomic_write(path, data, exclusive=exclusive)
-                except FileExistsError:
-                    raise InputError(f"out: {path} exists already.") from None
-            if written is not None:
-                written(cert)
-            row = index_row(cert, kind=profile.kind, name=name, key_type=keys.key_type_of(key))
-            db.insert(row)
-            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-            for old in replaced:
-                db.mark_revoked(old, now, "superseded")
+            created: list[Path] = []
+            try:
+                atomic_write(h.issued_cert(serial), cert.public_bytes(Encoding.PEM))
+                created.append(h.issued_cert(serial))
+                for path, data, exclusive in files:
+                    try:
+                        atomic_write(path, data, exclusive=exclusive)
+                    except FileExistsError:
+                        raise InputError(f"out: {path} exists already.") from None
+                    if exclusive:
+                        created.append(path)
+                if written is not None:
+                    written(cert)
+                info = describe(cert)
+                row = IndexRow.of(
+                    info, kind=profile.kind, name=name, key_type=keys.key_type_of(key)
+                )
+                db.insert(row)
+                now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+                for old in replaced:
+                    db.mark_revoked(old, now, "superseded")
+            except BaseException:
+                for path in created:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                raise
             return cert, row, tuple(replaced)
     raise PkiError("serial: Could not find an unused serial number; the index may be damaged.")
 
@@ -187,85 +196,128 @@ def issue_server(
     )
 
 
+@dataclass(frozen=True)
+class UserRequest:
+    """A person's certificate, and how to hand it over.
+
+    The person: ``full_name`` (the CN, kept exactly as given), ``email`` (an rfc822Name SAN and
+    the emailProtection EKU) and ``org_unit`` (OU). The certificate: ``days`` (default 365) and
+    ``key_type``. The export: a .p12 protected by ``password`` (``legacy`` for 3DES/SHA-1), or with
+    ``pem`` the certificate and a PKCS#8 key encrypted with it. The file goes to ``out`` (never
+    overwritten), else ``<out_dir>/<SERIAL>.p12`` (``out_dir`` defaults to the home's ``users/``).
+    """
+
+    full_name: str
+    _: KW_ONLY
+    password: bytes
+    email: str | None = None
+    org_unit: str | None = None
+    days: int | None = None
+    key_type: str = keys.DEFAULT_KEY_TYPE
+    legacy: bool = False
+    pem: bool = False
+    out: Path | None = None
+    out_dir: Path | None = None
+
+
 def issue_user(
     home: PkiHome | Path | str,
-    full_name: str,
+    request: UserRequest,
     *,
-    email: str | None = None,
-    org_unit: str | None = None,
-    password: bytes,
-    legacy: bool = False,
     passphrase: bytes,
-    out: Path | None = None,
-    days: int | None = None,
-    key_type: str = keys.DEFAULT_KEY_TYPE,
-    pem: bool = False,
     ca: LoadedCA | None = None,
-    p12_dir: Path | None = None,
-    index: Index | None = None,
-    written: Callable[[str, Path], None] | None = None,
 ) -> IssuedUser:
     """A client-authentication certificate for a person, exported as a password-protected .p12.
 
-    The .p12 (default ``users/<SERIAL>.p12``; ``out`` chooses a path and never overwrites) holds
-    the key, the certificate, the CA and the full name as friendly name. With ``pem`` it writes
-    ``<SERIAL>-cert.pem`` and ``<SERIAL>-key.pem`` (PKCS#8 encrypted with ``password``) instead.
-    ``p12_dir`` replaces ``users/`` as the default directory. Pass a loaded ``ca`` to issue many
-    without decrypting the CA key each time (and an open ``index`` to keep one connection).
-    ``written(serial, p12_path)`` is called once the .p12 is on disk, before the index row
-    commits (the batch records generated passwords there).
+    The .p12 holds the key, the certificate, the CA and the full name as friendly name (see
+    ``UserRequest`` for where it goes and the PEM alternative). The request is checked before the
+    CA key is decrypted; pass a loaded ``ca`` to issue many without decrypting it each time.
     """
     h = as_home(home)
-    lifetime = profiles.check_days("user", days)
-    kt = keys.key_type(key_type)
-    minimum = keys.MIN_PKCS8_SECRET_LENGTH if pem else keys.MIN_SECRET_LENGTH
-    keys.check_secret(password, "password", minimum)
-    names.subject(full_name, org_unit=org_unit)  # fail on a bad name before any slow work
-    sans: list[x509.GeneralName] = [names.email_san(email)] if email else []
-    if out is not None and out.exists():
-        raise InputError(f"out: {out} exists already.")
-    ca = ca or load_ca(h, passphrase)
+    lifetime, kt = _check_user(request)
+    return _issue_user(h, request, ca or load_ca(h, passphrase), lifetime, kt, None)
+
+
+def issue_user_recording(
+    home: PkiHome | Path | str,
+    request: UserRequest,
+    *,
+    ca: LoadedCA,
+    record: Callable[[str, Path], None],
+) -> IssuedUser:
+    """``issue_user`` for ``pki.batch``: ``record(serial, p12_path)`` runs once the .p12 is on disk
+    and before its index row commits, so a generated password is on record for every certificate
+    the index knows, even if the process dies half-way. If ``record`` raises, nothing is indexed
+    and the files of this certificate are removed."""
+    h = as_home(home)
+    lifetime, kt = _check_user(request)
+    return _issue_user(h, request, ca, lifetime, kt, record)
+
+
+def _check_user(request: UserRequest) -> tuple[int, keys.KeyType]:
+    """Every check that needs no CA, so bad input fails before the passphrase is tried."""
+    lifetime = profiles.check_days("user", request.days)
+    kt = keys.key_type(request.key_type)
+    minimum = keys.MIN_PKCS8_SECRET_LENGTH if request.pem else keys.MIN_SECRET_LENGTH
+    keys.check_secret(request.password, "password", minimum)
+    names.subject(request.full_name, org_unit=request.org_unit)
+    if request.email:
+        names.email_san(request.email)
+    if request.out is not None and request.out.exists():
+        raise InputError(f"out: {request.out} exists already.")
+    return lifetime, kt
+
+
+def _issue_user(
+    h: PkiHome,
+    request: UserRequest,
+    ca: LoadedCA,
+    lifetime: int,
+    kt: keys.KeyType,
+    record: Callable[[str, Path], None] | None,
+) -> IssuedUser:
+    r = request
+    sans: list[x509.GeneralName] = [names.email_san(r.email)] if r.email else []
     subject = names.subject(
-        full_name, org=names.organization(ca.cert.subject), org_unit=org_unit or None
+        r.full_name, org=names.organization(ca.cert.subject), org_unit=r.org_unit or None
     )
     key = kt.generate()
     paths: dict[str, Path] = {}
 
     def artifacts(cert: x509.Certificate) -> list[_Artifact]:
         serial = serial_hex(cert.serial_number)
-        if pem:
-            base = out or (p12_dir or h.users_dir) / serial
+        if r.pem:
+            base = r.out or (r.out_dir or h.users_dir) / serial
             paths["cert"] = base.with_name(f"{base.name}-cert.pem")
             paths["key"] = base.with_name(f"{base.name}-key.pem")
             return [
-                (paths["key"], keys.encrypted_pem(key, password), True),
+                (paths["key"], keys.encrypted_pem(key, r.password), True),
                 (paths["cert"], cert.public_bytes(Encoding.PEM) + ca.pem, True),
             ]
-        paths["p12"] = out or (p12_dir / f"{serial}.p12" if p12_dir else h.user_p12(serial))
+        paths["p12"] = r.out or (r.out_dir / f"{serial}.p12" if r.out_dir else h.user_p12(serial))
         data = p12.export(
             key=key,
             cert=cert,
             chain=[ca.cert],
-            friendly_name=full_name,
-            password=password,
-            legacy=legacy,
+            friendly_name=r.full_name,
+            password=r.password,
+            legacy=r.legacy,
         )
         return [(paths["p12"], data, True)]
 
     cert, _, _ = _sign_and_record(
         h,
         ca,
-        profile=profiles.USER_WITH_EMAIL if email else profiles.USER,
+        profile=profiles.USER_WITH_EMAIL if r.email else profiles.USER,
         subject=subject,
         key=key,
         sans=sans,
         days=lifetime,
-        name=full_name,
+        name=r.full_name,
         artifacts=artifacts,
-        index=index,
         written=(
-            (lambda cert: written(serial_hex(cert.serial_number), paths["p12"]))
-            if written is not None and not pem
+            (lambda cert: record(serial_hex(cert.serial_number), paths["p12"]))
+            if record is not None and not r.pem
             else None
         ),
     )
@@ -275,6 +327,5 @@ def issue_user(
         chain_path=h.ca_cert,
         p12_path=paths.get("p12"),
         key_path=paths.get("key"),
-        legacy=legacy,
         pem_path=paths.get("cert"),
     )

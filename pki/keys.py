@@ -33,10 +33,6 @@ class KeyType:
     curve: type[ec.EllipticCurve] | None = None
     rsa_bits: int = 0
 
-    @property
-    def is_rsa(self) -> bool:
-        return self.curve is None
-
     def generate(self) -> PrivateKey:
         if self.curve is not None:
             return ec.generate_private_key(self.curve())

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import os
 import re
 import secrets
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,8 @@ from pathlib import Path
 import jinja2
 
 from pki.errors import InputError, NoCAError, NotFoundError
-from pki.home import PkiHome, atomic_write
+from pki.files import atomic_write
+from pki.home import PkiHome
 
 
 def _share_dir() -> Path:
@@ -267,19 +266,9 @@ def render(config: EdgeConfig) -> str:
 def write_config(text: str, out: Path) -> None:
     """Write atomically and 0600 (the text holds the proxy secret).
 
-    Not ``pki.home.atomic_write``: that one tightens the parent directory to 0700, which must not
-    happen to ``/etc/nginx``.
+    The directory must exist: a mistyped ``--out`` should fail, not grow a new tree (and an
+    existing directory such as ``/etc/nginx`` keeps its mode).
     """
     if not out.parent.is_dir():
         raise InputError(f"out: Directory {out.parent} does not exist.")
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(out, text.encode("utf-8"))

@@ -41,6 +41,15 @@ def read_secret_file(path: Path, what: str) -> bytes:
     return value
 
 
+def secret_from_env(name: str) -> bytes | None:
+    """The secret in environment variable ``name`` (UTF-8); None when it is unset or empty.
+
+    The one place pki and the supply service read a secret from the environment.
+    """
+    value = os.environ.get(name)
+    return value.encode("utf-8") if value else None
+
+
 def generate_password() -> str:
     import secrets  # the stdlib module (imported here: it pulls in random, costly at start-up)
 
@@ -64,9 +73,9 @@ def resolve(
     """
     if file is not None:
         return Secret(read_secret_file(file, what))
-    value = os.environ.get(env)
-    if value:
-        return Secret(value.encode("utf-8"))
+    value = secret_from_env(env)
+    if value is not None:
+        return Secret(value)
     if prompt is not None:
         answer = prompt()
         if answer or not generate:

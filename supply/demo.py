@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from pki.home import atomic_write
+from pki.files import atomic_write
 
 DEFAULT_PORT = 8443
 SERVER_NAME = "localhost"

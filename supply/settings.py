@@ -27,7 +27,9 @@ from pathlib import Path
 
 import dj_database_url
 
-from pki.home import atomic_write, default_home
+from pki.files import atomic_write
+from pki.home import default_home
+from pki.secrets import secret_from_env
 from supply.identity.hosts import server_host_names
 
 
@@ -41,9 +43,9 @@ DATA_DIR = Path(
 
 
 def _secret_key() -> str:
-    key = os.environ.get("SUPPLY_SECRET_KEY")
-    if key:
-        return key
+    from_env = secret_from_env("SUPPLY_SECRET_KEY")
+    if from_env is not None:
+        return from_env.decode()
     path = DATA_DIR / "secret-key"
     if not path.exists():
         # An exclusive atomic write (0600): when two processes start at once, exactly one key

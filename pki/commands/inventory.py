@@ -10,7 +10,7 @@ from pki.commands._common import home, warn_about_crl
 
 if TYPE_CHECKING:
     from pki.certinfo import CertInfo
-    from pki.home import IndexRow
+    from pki.index import IndexRow
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")]
 

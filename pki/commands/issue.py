@@ -1,7 +1,5 @@
 """``pki issue-server`` and ``pki issue-user`` (one user, or many with ``--from``)."""
 
-import datetime as dt
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -112,24 +110,24 @@ def issue_user(
         raise InputError("--out-dir: Only with --from; for one user give --out FILE.")
     if legacy and not p12:
         raise InputError("--legacy: Applies to .p12 files only, not to --pem.")
+    from pki.issue import UserRequest
     from pki.issue import issue_user as issue
 
     h.require_ca()
     passphrase = ca_passphrase(passphrase_file)
     password = p12_password(password_file)
-    issued = issue(
-        h,
+    request = UserRequest(
         full_name,
+        password=password.value,
         email=email,
         org_unit=org_unit,
-        password=password.value,
-        legacy=legacy,
-        passphrase=passphrase,
-        out=out,
         days=days,
         key_type=key_type,
+        legacy=legacy,
         pem=not p12,
+        out=out,
     )
+    issued = issue(h, request, passphrase=passphrase)
     info = issued.info
     typer.echo(f"Issued user certificate {info.serial} for {info.subject_dn}.")
     typer.echo(f"  valid until: {info.not_after:%Y-%m-%d}")
@@ -153,53 +151,38 @@ def _issue_batch(
     password_file: Path | None,
     passphrase_file: Path | None,
 ) -> None:
-    from pki.batch import PasswordSheet, issue_users, read_users_csv
-    from pki.keys import check_secret
-    from pki.secrets import P12_PASSWORD_ENV, read_secret_file
+    from pki.batch import open_batch, read_users_csv
 
-    rows = read_users_csv(csv_path)
+    rows = read_users_csv(csv_path)  # a bad file fails before any prompt
     h.require_ca()
-    passphrase = ca_passphrase(passphrase_file)
-    # One password for all rows only when given explicitly; otherwise each row gets its own.
-    shared = None
-    if password_file is not None:
-        shared = check_secret(read_secret_file(password_file, "password"), "password")
-    else:
-        env = os.environ.get(P12_PASSWORD_ENV)
-        shared = check_secret(env.encode(), "password") if env else None
-    target = out_dir or h.users_dir
-    sheet = None
-    if shared is None:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        sheet = PasswordSheet(target / f"passwords-{stamp}.csv")
+    batch = open_batch(
+        h,
+        rows,
+        passphrase=ca_passphrase(passphrase_file),
+        password_file=password_file,
+        out_dir=out_dir,
+        legacy=legacy,
+        days=days,
+        key_type=key_type,
+    )
     failed: list[str] = []
-    done = 0
     try:
-        results = issue_users(
-            h,
-            rows,
-            passphrase=passphrase,
-            password=shared,
-            out_dir=out_dir,
-            sheet=sheet,
-            legacy=legacy,
-            days=days,
-            key_type=key_type,
-        )
-        with typer.progressbar(results, length=len(rows), label="Issuing", file=sys.stderr) as bar:
+        with (
+            batch,
+            typer.progressbar(batch, length=len(rows), label="Issuing", file=sys.stderr) as bar,
+        ):
             for result in bar:
                 if result.error:
                     failed.append(result.error)
-                else:
-                    done += 1
-    finally:
-        if sheet is not None:
-            sheet.close()
-    for line in failed:
-        warn(line)
-    typer.echo(f"Issued {done} of {len(rows)} users into {target}; {len(failed)} row(s) failed.")
-    if sheet is not None and done:
-        typer.echo(f"Passwords (0600, hand each over apart): {sheet.path}")
+    finally:  # the rows that failed, also when a write error stops the batch
+        for line in failed:
+            warn(line)
+    typer.echo(
+        f"Issued {batch.issued} of {len(rows)} users into {batch.target}; "
+        f"{len(failed)} row(s) failed."
+    )
+    if batch.sheet_path is not None and batch.issued:
+        typer.echo(f"Passwords (0600, hand each over apart): {batch.sheet_path}")
     if failed:
         raise typer.Exit(1)
 

@@ -22,7 +22,7 @@ def revoke(
     ],
 ) -> None:
     """Mark a certificate revoked; `pki crl` publishes it."""
-    from pki.revocation import revoke as do_revoke
+    from pki.crl import revoke as do_revoke
 
     row = do_revoke(home(ctx), ident, reason)
     typer.echo(f"Revoked {row.serial} ({row.name}) as {row.reason}.")
@@ -37,7 +37,7 @@ def crl(
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Sign and write the CRL (ca/crl.pem) listing every revoked certificate."""
-    from pki.revocation import write_crl
+    from pki.ca import write_crl
 
     h = home(ctx)
     h.require_ca()

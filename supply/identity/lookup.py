@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +31,7 @@ from django.core.cache import BaseCache
 from django.core.cache.backends.filebased import FileBasedCache
 
 from pki.certinfo import CertInfo
+from pki.files import atomic_write
 from supply.identity.models import CertificateIdentity
 from supply.identity.watch import WatchedFile
 from supply.roles import roles_of
@@ -60,16 +59,7 @@ def _generation_file(directory: object) -> WatchedFile[str]:
 def _new_generation() -> None:
     """Write a new generation (atomically: a worker reads the old one or the new one)."""
     directory = Path(str(settings.SUPPLY_IDENTITY_CACHE_DIR))
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".generation.")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(uuid.uuid4().hex + "\n")
-        os.replace(tmp, directory / _GENERATION_FILE)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(directory / _GENERATION_FILE, (uuid.uuid4().hex + "\n").encode())
 
 
 def _generation() -> str:

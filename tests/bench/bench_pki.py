@@ -3,7 +3,7 @@
 1. A batch of 100 EC (P-256) user .p12 files (modern encoding, one shared password):
    - floor: raw ``cryptography`` in this process (keygen, the same extensions, sign, PKCS#12 with
      the same encryption parameters, write the file);
-   - the pki library batch (``pki.batch.issue_users``) and ``pki issue-user --from`` as a process;
+   - the pki library batch (``pki.batch.open_batch``) and ``pki issue-user --from`` as a process;
    - the openssl command line doing the same work (req, x509 -req, pkcs12 -export per user).
    Target: the pki batch within 1.2x of the floor.
 2. One ``pki issue-user`` process against ``python -c "import typer, cryptography.x509"`` plus one
@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pki.batch import UserRow, issue_users
+from pki.batch import UserRow, open_batch
 from pki.ca import LoadedCA, init_ca, load_ca
 from pki.p12 import MODERN_KDF_ROUNDS
 
@@ -233,7 +233,12 @@ def _batch(tmp: Path, ca: LoadedCA) -> Cost:
     floor_dir.mkdir()
     rows = [UserRow(i + 2, f"User {i}", None, None) for i in range(USERS)]
     home = tmp / "home"
-    results = issue_users(home, rows, passphrase=PASSPHRASE, password=PASSWORD, out_dir=tmp / "lib")
+    password_file = tmp / "password"
+    password_file.write_bytes(PASSWORD)
+    batch = open_batch(
+        home, rows, passphrase=PASSPHRASE, password_file=password_file, out_dir=tmp / "lib"
+    )
+    results = iter(batch)
     # Interleaved in chunks so that load from other processes hits both sides alike.
     floor = lib = Cost()
     for start in range(0, USERS, CHUNK):

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pki import ca as pki_ca
-from pki import issue, profiles, revocation
+from pki import issue, profiles
 from pki.certinfo import CertInfo, describe
 
 CA_PASSPHRASE = "harness CA passphrase"
@@ -115,17 +115,15 @@ class PkiSite:
         """A user certificate from the ``pki`` library (the .p12 the CLI would write)."""
         base = self._base(name)
         password = secrets.token_urlsafe(12)
-        issued = issue.issue_user(
-            self.home,
+        request = issue.UserRequest(
             name,
+            password=password.encode(),
             email=email,
             org_unit=org_unit,
-            password=password.encode(),
             legacy=legacy,
-            passphrase=self.passphrase,
             out=base.with_suffix(".p12"),
-            ca=self.ca,
         )
+        issued = issue.issue_user(self.home, request, passphrase=self.passphrase, ca=self.ca)
         assert issued.p12_path is not None
         return self._from_p12(name, issued.p12_path, password, base)
 
@@ -221,4 +219,4 @@ class PkiSite:
         return x509.load_pem_x509_certificate(user.cert_pem.read_bytes())
 
     def write_crl(self) -> None:
-        revocation.write_crl(self.home, passphrase=self.passphrase)
+        pki_ca.write_crl(self.home, passphrase=self.passphrase)

@@ -7,10 +7,10 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from typer.testing import CliRunner
 
-from pki.batch import PasswordSheet, UserRow, issue_users, read_users_csv
+from pki.batch import UserRow, open_batch, read_users_csv, shared_password
 from pki.ca import CreatedCA
 from pki.cli import app
-from pki.errors import InputError
+from pki.errors import InputError, PassphraseError, WriteError
 from pki.home import PkiHome
 from pki.inventory import list_certs
 from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
@@ -126,15 +126,111 @@ def test_batch_cli_shared_password_file(
 
 
 def test_generated_password_is_recorded_before_the_row_commits(
-    home: PkiHome, ca: CreatedCA, tmp_path: Path
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, clean_env: None
 ) -> None:
-    """A sheet that cannot record (as when the process dies there) leaves no indexed user."""
-    sheet = PasswordSheet(tmp_path / "out" / "passwords.csv")
-    sheet.close()  # every add() now fails
-    rows = [UserRow(2, "Doe, Jane", None, None)]
-    results = issue_users(
-        home, rows, passphrase=PASSPHRASE, password=None, out_dir=tmp_path / "out", sheet=sheet
+    """A sheet that cannot record (as when the process dies there) leaves no indexed user, and
+    the batch stops with one line that says what to do."""
+    out = tmp_path / "out"
+    rows = [UserRow(2, "Doe, Jane", None, None), UserRow(3, "Next", None, None)]
+    with open_batch(home, rows, passphrase=PASSPHRASE, out_dir=out) as batch:
+        assert batch.sheet is not None
+        batch.sheet.close()  # every add() now fails
+        with pytest.raises(WriteError) as err:
+            next(iter(batch))
+    assert str(err.value) == (
+        f"passwords: Cannot write {batch.sheet_path} (I/O operation on closed file); the batch "
+        "stopped at line 2 with 0 of 2 users issued: fix that, then issue the rows from line 2 "
+        "on again."
     )
-    with pytest.raises(ValueError, match="closed file"):
-        next(results)
     assert list_certs(home, kind="user") == []
+    assert list(out.glob("*.p12")) == []  # the .p12 of the unrecorded row is removed again
+    assert sorted(p.name for p in home.issued_dir.iterdir()) == [f"{ca.info.serial}.pem"]
+
+
+def test_unwritable_out_dir_stops_the_batch_with_one_line(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, clean_env: None
+) -> None:
+    pp, pw = tmp_path / "pp", tmp_path / "pw"
+    pp.write_bytes(PASSPHRASE)
+    pw.write_bytes(PASSWORD + b"\n")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the directory should go")  # fails even for root
+    out = blocker / "out"
+    csv_path = write(tmp_path, "full_name\nAlice\nBob\n")
+    argv = ["--home", str(home.root), "issue-user", "--from", str(csv_path), "--out-dir", str(out)]
+    result = CliRunner().invoke(
+        app, [*argv, "--passphrase-file", str(pp), "--password-file", str(pw)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"batch: Cannot write {out} (Not a directory); the batch stopped at line 2 with 0 of "
+        "2 users issued: fix that, then issue the rows from line 2 on again."
+    )
+    assert "Traceback" not in result.stderr
+    assert list_certs(home, kind="user") == []
+    assert sorted(p.name for p in home.issued_dir.iterdir()) == [f"{ca.info.serial}.pem"]
+
+
+def test_unwritable_sheet_directory_is_one_line(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, clean_env: None
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the directory should go")
+    out = blocker / "out"
+    with pytest.raises(WriteError) as err:
+        open_batch(home, [UserRow(2, "Jane", None, None)], passphrase=PASSPHRASE, out_dir=out)
+    message = str(err.value)
+    assert message.startswith(f"passwords: Cannot create {out}/passwords-")
+    assert message.endswith(
+        f".csv (Not a directory); make {out} writable or choose another --out-dir."
+    )
+
+
+def test_shared_password_from_env_and_its_check(
+    home: PkiHome, ca: CreatedCA, monkeypatch: pytest.MonkeyPatch, clean_env: None
+) -> None:
+    assert shared_password(None) is None
+    monkeypatch.setenv("PKI_P12_PASSWORD", "")
+    assert shared_password(None) is None  # empty means unset
+    monkeypatch.setenv("PKI_P12_PASSWORD", "short")
+    with pytest.raises(PassphraseError) as err:
+        shared_password(None)
+    assert str(err.value) == "password: Too short; use at least 8 characters."
+    monkeypatch.setenv("PKI_P12_PASSWORD", PASSWORD.decode())
+    rows = [UserRow(2, "Jane", None, None)]
+    with open_batch(home, rows, passphrase=PASSPHRASE) as batch:
+        [result] = list(batch)
+    assert batch.sheet_path is None and result.password is None
+    assert result.issued is not None and result.issued.p12_path is not None
+    assert pkcs12.load_pkcs12(result.issued.p12_path.read_bytes(), PASSWORD).key is not None
+
+
+def test_wrong_passphrase_leaves_no_sheet(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, clean_env: None
+) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(PassphraseError):
+        open_batch(
+            home, [UserRow(2, "Jane", None, None)], passphrase=b"wrong passphrase", out_dir=out
+        )
+    assert not out.exists()
+
+
+def test_a_stopped_batch_names_the_sheet_of_the_users_it_issued(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, clean_env: None
+) -> None:
+    rows = [UserRow(2, "First", None, None), UserRow(3, "Second", None, None)]
+    with open_batch(home, rows, passphrase=PASSPHRASE, out_dir=tmp_path / "out") as batch:
+        results = iter(batch)
+        first = next(results)
+        assert first.issued is not None and first.password is not None
+        assert batch.sheet is not None
+        batch.sheet.close()
+        with pytest.raises(WriteError) as err:
+            next(results)
+    assert str(err.value) == (
+        f"passwords: Cannot write {batch.sheet_path} (I/O operation on closed file); the batch "
+        f"stopped at line 3 with 1 of 2 users issued (their passwords are in {batch.sheet_path}): "
+        "fix that, then issue the rows from line 3 on again."
+    )
+    assert [r.name for r in list_certs(home, kind="user")] == ["First"]

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import pki.home
-from pki.ca import CreatedCA
+import pki.files
+from pki.ca import CreatedCA, write_crl
+from pki.crl import revoke
 from pki.errors import PkiError
-from pki.home import PkiHome, atomic_write, default_home
-from pki.issue import issue_user
-from pki.revocation import revoke, write_crl
+from pki.files import atomic_write
+from pki.home import PkiHome, default_home
+from pki.issue import UserRequest, issue_user
 from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
 
 
@@ -51,7 +52,7 @@ def test_existing_home_parent_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_index_survives_an_interrupted_transaction(home: PkiHome, ca: CreatedCA) -> None:
-    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    user = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     with home.index() as index:
         with pytest.raises(RuntimeError), index.write():
             index.mark_revoked(user.info.serial, user.info.not_before, "keyCompromise")
@@ -68,13 +69,13 @@ def test_index_survives_an_interrupted_transaction(home: PkiHome, ca: CreatedCA)
 
 
 def test_damaged_index_and_crl_are_one_line_errors(home: PkiHome, ca: CreatedCA) -> None:
+    from pki.crl import crl_status
     from pki.errors import PkiError
     from pki.inventory import list_certs
-    from pki.revocation import status
 
     home.crl.write_text("garbage")
     with pytest.raises(PkiError) as err:
-        status(home)
+        crl_status(home)
     assert str(err.value) == f"CRL: {home.crl} is not a PEM CRL; run `pki crl`."
     home.index_path.write_bytes(b"not a database" * 100)
     with pytest.raises(PkiError) as err:
@@ -87,8 +88,8 @@ def test_damaged_index_and_crl_are_one_line_errors(home: PkiHome, ca: CreatedCA)
 def test_locks_held_too_long_are_one_line_errors(
     home: PkiHome, ca: CreatedCA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
-    monkeypatch.setattr(pki.home, "_LOCK_TIMEOUT_S", 1.0)
+    user = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
+    monkeypatch.setattr(pki.files, "LOCK_TIMEOUT_S", 1.0)
     holder = sqlite3.connect(home.index_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # as a stopped `pki` process in mid-write would
     try:
@@ -113,3 +114,12 @@ def test_locks_held_too_long_are_one_line_errors(
     )
     revoke(home, user.info.serial, "superseded")  # both free again
     assert write_crl(home, passphrase=PASSPHRASE)
+
+
+def test_atomic_write_errors_name_the_target(tmp_path: Path) -> None:
+    # A name that fits (255 bytes) while the temporary name beside it does not: fails for root too.
+    target = tmp_path / ("n" * 240)
+    with pytest.raises(OSError, match="too long") as err:
+        atomic_write(target, b"data")
+    assert err.value.filename == str(target)
+    assert os.listdir(tmp_path) == []

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from pki.ca import CreatedCA
+from pki.ca import CreatedCA, write_crl
 from pki.certinfo import load_pem
+from pki.crl import revoke
 from pki.home import PkiHome
-from pki.issue import IssuedUser, issue_server, issue_user
-from pki.revocation import revoke, write_crl
+from pki.issue import IssuedUser, UserRequest, issue_server, issue_user
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD
 
 OPENSSL = shutil.which("openssl") or "openssl"
@@ -48,11 +48,8 @@ def run(*args: str | Path | None, input: bytes | None = None) -> subprocess.Comp
 def _user(home: PkiHome, legacy: bool) -> IssuedUser:
     return issue_user(
         home,
-        "Doe, Jane",
-        email="jane@example.org",
-        password=PASSWORD,
+        UserRequest("Doe, Jane", password=PASSWORD, email="jane@example.org", legacy=legacy),
         passphrase=PASSPHRASE,
-        legacy=legacy,
     )
 
 
@@ -137,7 +134,7 @@ def test_keytool_lists_both_encodings(home: PkiHome, ca: CreatedCA, legacy: bool
 @needs_openssl
 def test_openssl_crl_check_shows_revoked(home: PkiHome, ca: CreatedCA) -> None:
     user = _user(home, legacy=False)
-    other = issue_user(home, "Other", password=PASSWORD, passphrase=PASSPHRASE)
+    other = issue_user(home, UserRequest("Other", password=PASSWORD), passphrase=PASSPHRASE)
     check = (OPENSSL, "verify", "-crl_check", "-CAfile", ca.cert_path, "-CRLfile", home.crl)
     assert run(*check, user.cert_path).returncode == 0  # the initial CRL from init-ca is empty
     revoke(home, user.info.serial, "keyCompromise")
@@ -150,7 +147,9 @@ def test_openssl_crl_check_shows_revoked(home: PkiHome, ca: CreatedCA) -> None:
 
 def test_python_tls_handshake_with_server_and_client_certs(home: PkiHome, ca: CreatedCA) -> None:
     server = issue_server(home, "localhost", sans=["127.0.0.1"], passphrase=PASSPHRASE)
-    user = issue_user(home, "José Núñez", password=PEM_PASSWORD, passphrase=PASSPHRASE, pem=True)
+    user = issue_user(
+        home, UserRequest("José Núñez", password=PEM_PASSWORD, pem=True), passphrase=PASSPHRASE
+    )
     assert user.key_path is not None
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(server.chain_path, server.key_path)
@@ -282,7 +281,7 @@ def test_batch_killed_midway_leaves_a_consistent_home(
             (out / f"{serial}.p12").read_bytes(), recorded[serial].encode()
         ).key
     # The home keeps working.
-    after = issue_user(home, "After", password=PASSWORD, passphrase=PASSPHRASE)
+    after = issue_user(home, UserRequest("After", password=PASSWORD), passphrase=PASSPHRASE)
     assert after.info.serial in _user_serials(home.index_path)
 
 
@@ -310,7 +309,9 @@ def test_ca_key_is_standard_pbes2_and_openssl_reencryption_still_loads(
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         os.replace(stronger, home.ca_key)
-        issued = issue_user(home, f"After {scheme[0]}", password=PASSWORD, passphrase=PASSPHRASE)
+        issued = issue_user(
+            home, UserRequest(f"After {scheme[0]}", password=PASSWORD), passphrase=PASSPHRASE
+        )
         assert issued.info.issuer_dn == ca.info.subject_dn
 
 

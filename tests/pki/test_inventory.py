@@ -5,16 +5,18 @@ import datetime as dt
 import pytest
 
 from pki.ca import CreatedCA
+from pki.crl import revoke
 from pki.errors import AmbiguousError, NotFoundError
 from pki.home import PkiHome
 from pki.inventory import find, list_certs, normalize_serial, show
-from pki.issue import issue_server, issue_user
-from pki.revocation import revoke
+from pki.issue import UserRequest, issue_server, issue_user
 from tests.pki.conftest import PASSPHRASE, PASSWORD
 
 
 def test_find_by_serial_in_any_form(home: PkiHome, ca: CreatedCA) -> None:
-    serial = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE).info.serial
+    serial = issue_user(
+        home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE
+    ).info.serial
     padded = serial.rjust(len(serial) + len(serial) % 2, "0")
     colons = ":".join(padded[i : i + 2] for i in range(0, len(padded), 2))
     for ident in (serial, serial.lower(), colons, colons.lower(), "00" + serial):
@@ -30,8 +32,12 @@ def test_normalize_serial() -> None:
 def test_find_by_name_and_errors(home: PkiHome, ca: CreatedCA) -> None:
     server = issue_server(home, "web.example", passphrase=PASSPHRASE)
     assert find(home, "WEB.example").serial == server.info.serial
-    a = issue_user(home, "John Smith", password=PASSWORD, passphrase=PASSPHRASE).info.serial
-    b = issue_user(home, "John Smith", password=PASSWORD, passphrase=PASSPHRASE).info.serial
+    a = issue_user(
+        home, UserRequest("John Smith", password=PASSWORD), passphrase=PASSPHRASE
+    ).info.serial
+    b = issue_user(
+        home, UserRequest("John Smith", password=PASSWORD), passphrase=PASSPHRASE
+    ).info.serial
     with pytest.raises(AmbiguousError) as err:
         find(home, "John Smith")
     assert (
@@ -45,9 +51,9 @@ def test_find_by_name_and_errors(home: PkiHome, ca: CreatedCA) -> None:
 
 
 def test_list_filters(home: PkiHome, ca: CreatedCA) -> None:
-    short = issue_user(home, "Short", days=5, password=PASSWORD, passphrase=PASSPHRASE)
-    long = issue_user(home, "Long", days=300, password=PASSWORD, passphrase=PASSPHRASE)
-    gone = issue_user(home, "Gone", days=5, password=PASSWORD, passphrase=PASSPHRASE)
+    short = issue_user(home, UserRequest("Short", password=PASSWORD, days=5), passphrase=PASSPHRASE)
+    long = issue_user(home, UserRequest("Long", password=PASSWORD, days=300), passphrase=PASSPHRASE)
+    gone = issue_user(home, UserRequest("Gone", password=PASSWORD, days=5), passphrase=PASSPHRASE)
     revoke(home, gone.info.serial, "cessationOfOperation")
     assert [r.name for r in list_certs(home)] == ["Fleet Root CA", "Short", "Long", "Gone"]
     assert [r.serial for r in list_certs(home, expiring_within=10)] == [short.info.serial]
@@ -58,7 +64,7 @@ def test_list_filters(home: PkiHome, ca: CreatedCA) -> None:
 
 
 def test_show_reads_the_certificate(home: PkiHome, ca: CreatedCA) -> None:
-    issued = issue_user(home, "José Núñez", password=PASSWORD, passphrase=PASSPHRASE)
+    issued = issue_user(home, UserRequest("José Núñez", password=PASSWORD), passphrase=PASSPHRASE)
     row, info = show(home, "José Núñez")
     assert info == issued.info
     assert row.subject_dn == info.subject_dn == "CN=José Núñez,O=Fleet"

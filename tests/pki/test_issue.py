@@ -12,7 +12,7 @@ from pki.certinfo import describe, load_pem
 from pki.errors import InputError
 from pki.home import PkiHome
 from pki.inventory import list_certs
-from pki.issue import issue_server, issue_user
+from pki.issue import UserRequest, issue_server, issue_user
 from tests.pki.checks import assert_is_leaf, key_type_name
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD, mode
 
@@ -111,7 +111,7 @@ def test_wildcard_san_allowed_as_extra(home: PkiHome, ca: CreatedCA) -> None:
     ["Doe, Jane", "José Núñez", 'Smith + "Jr" <x>; =#', "  spaced  ", "Zoë O'Brien\\"],
 )
 def test_user_dn_round_trips_exactly(home: PkiHome, ca: CreatedCA, full_name: str) -> None:
-    issued = issue_user(home, full_name, password=PASSWORD, passphrase=PASSPHRASE)
+    issued = issue_user(home, UserRequest(full_name, password=PASSWORD), passphrase=PASSPHRASE)
     cert = load_pem(issued.cert_path.read_bytes())
     cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
     assert cn == full_name
@@ -125,10 +125,9 @@ def test_user_dn_round_trips_exactly(home: PkiHome, ca: CreatedCA, full_name: st
 def test_user_profile_with_email_and_org_unit(home: PkiHome, ca: CreatedCA) -> None:
     issued = issue_user(
         home,
-        "Doe, Jane",
-        email="jane@example.org",
-        org_unit="S4 Logistics",
-        password=PASSWORD,
+        UserRequest(
+            "Doe, Jane", password=PASSWORD, email="jane@example.org", org_unit="S4 Logistics"
+        ),
         passphrase=PASSPHRASE,
     )
     cert = load_pem(issued.cert_path.read_bytes())
@@ -144,7 +143,7 @@ def test_user_profile_with_email_and_org_unit(home: PkiHome, ca: CreatedCA) -> N
 
 
 def test_user_without_email_has_only_client_auth(home: PkiHome, ca: CreatedCA) -> None:
-    issued = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    issued = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     cert = load_pem(issued.cert_path.read_bytes())
     ekus = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(ekus) == [ExtendedKeyUsageOID.CLIENT_AUTH]
@@ -156,14 +155,16 @@ def test_user_out_never_overwrites(home: PkiHome, ca: CreatedCA, tmp_path) -> No
     out = tmp_path / "jane.p12"
     out.write_bytes(b"precious")
     with pytest.raises(InputError) as err:
-        issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE, out=out)
+        issue_user(home, UserRequest("Jane", password=PASSWORD, out=out), passphrase=PASSPHRASE)
     assert str(err.value) == f"out: {out} exists already."
     assert out.read_bytes() == b"precious"
     assert list_certs(home, kind="user") == []
 
 
 def test_user_pem_export(home: PkiHome, ca: CreatedCA) -> None:
-    issued = issue_user(home, "Jane", password=PEM_PASSWORD, passphrase=PASSPHRASE, pem=True)
+    issued = issue_user(
+        home, UserRequest("Jane", password=PEM_PASSWORD, pem=True), passphrase=PASSPHRASE
+    )
     assert issued.p12_path is None and issued.key_path is not None
     key = load_pem_private_key(issued.key_path.read_bytes(), password=PEM_PASSWORD)
     assert key.public_key() == load_pem(issued.cert_path.read_bytes()).public_key()
@@ -189,8 +190,9 @@ def test_user_bad_input(
     home: PkiHome, ca: CreatedCA, kwargs: dict[str, object], message: str
 ) -> None:
     args: dict[str, object] = {"full_name": "Jane", "password": PASSWORD, **kwargs}
+    request = UserRequest(**args)  # type: ignore[arg-type]
     with pytest.raises(Exception) as err:
-        issue_user(home, passphrase=PASSPHRASE, **args)  # type: ignore[arg-type]
+        issue_user(home, request, passphrase=PASSPHRASE)
     assert str(err.value) == message
     assert list_certs(home, kind="user") == []
 
@@ -198,25 +200,29 @@ def test_user_bad_input(
 def test_leaf_may_not_outlive_the_ca(home: PkiHome) -> None:
     init_ca(home, name="Short CA", days=30, passphrase=PASSPHRASE)
     with pytest.raises(InputError) as err:
-        issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+        issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     ca_end = load_ca_cert(home).not_valid_after_utc
     assert (
         str(err.value)
         == f"days: The certificate would outlive the CA, which expires {ca_end:%Y-%m-%d}."
     )
-    issued = issue_user(home, "Jane", days=29, password=PASSWORD, passphrase=PASSPHRASE)
+    issued = issue_user(
+        home, UserRequest("Jane", password=PASSWORD, days=29), passphrase=PASSPHRASE
+    )
     assert issued.info.not_after <= ca_end
 
 
 def test_not_before_is_backdated_for_slow_clocks(home: PkiHome, ca: CreatedCA) -> None:
-    issued = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    issued = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     lag = dt.datetime.now(dt.UTC) - issued.info.not_before
     assert dt.timedelta(minutes=59) < lag < dt.timedelta(minutes=61)
 
 
 def test_serials_distinct(home: PkiHome, ca: CreatedCA) -> None:
     serials = {
-        issue_user(home, f"User {i}", password=PASSWORD, passphrase=PASSPHRASE).info.serial
+        issue_user(
+            home, UserRequest(f"User {i}", password=PASSWORD), passphrase=PASSPHRASE
+        ).info.serial
         for i in range(5)
     }
     assert len(serials) == 5

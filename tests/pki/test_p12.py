@@ -5,7 +5,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pki.ca import CreatedCA, load_ca_cert
 from pki.home import PkiHome
-from pki.issue import issue_user
+from pki.issue import UserRequest, issue_user
 from tests.pki.conftest import PASSPHRASE, PASSWORD
 
 
@@ -13,7 +13,9 @@ from tests.pki.conftest import PASSPHRASE, PASSWORD
 def test_p12_carries_key_cert_chain_and_friendly_name(
     home: PkiHome, ca: CreatedCA, legacy: bool
 ) -> None:
-    issued = issue_user(home, "José Núñez", password=PASSWORD, passphrase=PASSPHRASE, legacy=legacy)
+    issued = issue_user(
+        home, UserRequest("José Núñez", password=PASSWORD, legacy=legacy), passphrase=PASSPHRASE
+    )
     assert issued.p12_path is not None
     bundle = pkcs12.load_pkcs12(issued.p12_path.read_bytes(), PASSWORD)
     assert bundle.key is not None and bundle.cert is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from pki.errors import PkiError
-from pki.secrets import P12_PASSWORD_ENV, read_secret_file
+from pki.secrets import P12_PASSWORD_ENV, read_secret_file, secret_from_env
 from supply.identity.errors import IdentityError
 from supply.identity.services import Binding, load_certificate
 
@@ -39,9 +38,9 @@ def _password(path: Path | None) -> bytes:
             return read_secret_file(path, "password-file")
         except PkiError as exc:
             raise IdentityError(str(exc)) from None
-    env = os.environ.get(P12_PASSWORD_ENV)
+    env = secret_from_env(P12_PASSWORD_ENV)
     if env is not None:
-        return env.encode()
+        return env
     if not sys.stdin.isatty():
         raise IdentityError(
             "password: The .p12 needs its password: --password-file, PKI_P12_PASSWORD "

@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from cryptography import x509
 
-from pki.ca import CreatedCA, load_ca_cert
+from pki.ca import CreatedCA, load_ca_cert, write_crl
+from pki.crl import REASONS, crl_status, revoke
 from pki.errors import InputError, PassphraseError
 from pki.home import PkiHome
-from pki.issue import issue_server, issue_user
-from pki.revocation import REASONS, revoke, status, write_crl
+from pki.issue import UserRequest, issue_server, issue_user
 from tests.pki.conftest import PASSPHRASE, PASSWORD
 
 
@@ -18,8 +18,8 @@ def _crl(home: PkiHome) -> x509.CertificateRevocationList:
 
 
 def test_revoke_then_crl_lists_serial_with_reason(home: PkiHome, ca: CreatedCA) -> None:
-    jane = issue_user(home, "Doe, Jane", password=PASSWORD, passphrase=PASSPHRASE)
-    keep = issue_user(home, "Keep", password=PASSWORD, passphrase=PASSPHRASE)
+    jane = issue_user(home, UserRequest("Doe, Jane", password=PASSWORD), passphrase=PASSPHRASE)
+    keep = issue_user(home, UserRequest("Keep", password=PASSWORD), passphrase=PASSPHRASE)
     row = revoke(home, "Doe, Jane", "KEYCOMPROMISE")
     assert (row.serial, row.status, row.reason) == (jane.info.serial, "revoked", "keyCompromise")
     assert len(_crl(home)) == 0  # not published until write_crl
@@ -41,7 +41,7 @@ def test_revoke_then_crl_lists_serial_with_reason(home: PkiHome, ca: CreatedCA) 
 
 
 def test_unspecified_reason_has_no_reason_extension(home: PkiHome, ca: CreatedCA) -> None:
-    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    user = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     revoke(home, user.info.serial, "unspecified")
     write_crl(home, passphrase=PASSPHRASE)
     entry = _crl(home).get_revoked_certificate_by_serial_number(int(user.info.serial, 16))
@@ -50,7 +50,7 @@ def test_unspecified_reason_has_no_reason_extension(home: PkiHome, ca: CreatedCA
 
 
 def test_revoke_twice_is_refused(home: PkiHome, ca: CreatedCA) -> None:
-    user = issue_user(home, "Jane", password=PASSWORD, passphrase=PASSPHRASE)
+    user = issue_user(home, UserRequest("Jane", password=PASSWORD), passphrase=PASSPHRASE)
     revoke(home, user.info.serial, "superseded")
     with pytest.raises(InputError) as err:
         revoke(home, user.info.serial, "keyCompromise")
@@ -91,16 +91,16 @@ def test_write_crl_wrong_passphrase_leaves_crl(home: PkiHome, ca: CreatedCA) -> 
 
 def test_crl_status_warns_within_seven_days_and_when_expired(home: PkiHome, ca: CreatedCA) -> None:
     write_crl(home, passphrase=PASSPHRASE, days=30)
-    fresh = status(home)
+    fresh = crl_status(home)
     assert fresh is not None and fresh.warning() is None
     nxt = fresh.next_update
-    near = status(home, now=nxt - dt.timedelta(days=6))
+    near = crl_status(home, now=nxt - dt.timedelta(days=6))
     assert near is not None and near.expiring and not near.expired
     assert near.warning() == (
         f"WARNING: the CRL expires at {nxt:%Y-%m-%d %H:%M} UTC; after that nginx rejects EVERY "
         "client certificate. Run `pki crl` and reload nginx before then."
     )
-    gone = status(home, now=nxt + dt.timedelta(seconds=1))
+    gone = crl_status(home, now=nxt + dt.timedelta(seconds=1))
     assert gone is not None and gone.expired
     assert gone.warning() == (
         f"WARNING: the CRL expired at {nxt:%Y-%m-%d %H:%M} UTC; nginx now rejects EVERY client "
