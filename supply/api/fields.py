@@ -37,17 +37,18 @@ class StrictFieldsMixin(serializers.Serializer[Any]):
                 raise serializers.ValidationError(
                     {name: ["Unknown or read-only field."] for name in refused}
                 )
-            # DRF's CharField turns 5 into "5": a number sent for a name is a client's mistake.
-            not_text = sorted(
-                name
-                for name, field in self.fields.items()
-                if isinstance(field, serializers.CharField)
-                and name in data
-                and data[name] is not None
-                and not isinstance(data[name], str)
-            )
-            if not_text:
-                raise serializers.ValidationError({name: ["Must be text."] for name in not_text})
+            errors: dict[str, list[str]] = {}
+            for name, field in self.fields.items():
+                value = data.get(name)
+                # DRF's CharField turns 5 into "5": a number sent for a name is a client's mistake.
+                if isinstance(field, serializers.CharField) and not isinstance(value, str | None):
+                    errors[name] = ["Must be text."]
+                # Lookups by code (NSN, UIC, unit of issue) too: PostgreSQL cannot hold NUL, and
+                # a query with one fails instead of finding nothing.
+                elif isinstance(value, str) and "\x00" in value:
+                    errors[name] = ["Null characters are not allowed."]
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 

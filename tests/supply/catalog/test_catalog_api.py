@@ -82,25 +82,38 @@ def test_oversized_or_invalid_page_size_is_400(site, viewer, page_size, message)
     assert (response.status_code, response.json()) == (400, {"page_size": [message]})
 
 
+NUL = "Null characters are not allowed."
 MONEY = 'Must be a sum as text, like "12.50" (up to 10 digits, 2 decimals).'
 
 
+ITEM_ERRORS = [
+    ({"nsn": "123"}, {"nsn": ["NSN must be exactly 13 digits."]}),
+    ({"nsn": "84650146584AB"}, {"nsn": ["NSN must be exactly 13 digits."]}),
+    ({"unit_of_issue": "QQ"}, {"unit_of_issue": ["No unit of issue QQ."]}),
+    ({"price": "-1.00"}, {"price": [MONEY]}),
+    ({"price": 12.5}, {"price": [MONEY]}),  # a float cannot hold every sum exactly
+    ({"price": "1.234"}, {"price": [MONEY]}),
+    ({"price": "12345678901.00"}, {"price": [MONEY]}),
+    ({"common_name": 5}, {"common_name": ["Must be text."]}),
+    ({"fsc": "8465"}, {"fsc": ["Unknown or read-only field."]}),
+    ({"nsn": "6505013324567"}, {"nsn": ["item with this NSN already exists."]}),
+    # A lookup by code with NUL: a DataError (500) on PostgreSQL before it was refused.
+    ({"unit_of_issue": "E\x00A"}, {"unit_of_issue": [NUL]}),
+    ({"nsn": "846501465841\x00"}, {"nsn": [NUL]}),
+]
+
+
 @pytest.mark.parametrize(
-    ("body", "errors"),
-    [
-        ({"nsn": "123"}, {"nsn": ["NSN must be exactly 13 digits."]}),
-        ({"nsn": "84650146584AB"}, {"nsn": ["NSN must be exactly 13 digits."]}),
-        ({"unit_of_issue": "QQ"}, {"unit_of_issue": ["No unit of issue QQ."]}),
-        ({"price": "-1.00"}, {"price": [MONEY]}),
-        ({"price": 12.5}, {"price": [MONEY]}),  # a float cannot hold every sum exactly
-        ({"price": "1.234"}, {"price": [MONEY]}),
-        ({"price": "12345678901.00"}, {"price": [MONEY]}),
-        ({"common_name": 5}, {"common_name": ["Must be text."]}),
-        ({"fsc": "8465"}, {"fsc": ["Unknown or read-only field."]}),
-        ({"nsn": "6505013324567"}, {"nsn": ["item with this NSN already exists."]}),
+    ("body", "errors", "encoding"),
+    [(body, errors, "json") for body, errors in ITEM_ERRORS]
+    # a form sends text only; numbers are JSON alone
+    + [
+        (body, errors, "multipart")
+        for body, errors in ITEM_ERRORS
+        if all(isinstance(value, str) for value in body.values())
     ],
 )
-def test_item_validation(site, manager, body, errors):
+def test_item_validation(site, manager, body, errors, encoding):
     request = {
         "nsn": "8465014658410",
         "common_name": "Canteen",
@@ -108,7 +121,7 @@ def test_item_validation(site, manager, body, errors):
         "unit_of_issue": "EA",
         **body,
     }
-    response = manager.post("/supply/api/items/", request, format="json")
+    response = manager.post("/supply/api/items/", request, format=encoding)
     assert (response.status_code, response.json()) == (400, errors)
     assert Item.objects.count() == 2
 
