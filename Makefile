@@ -38,7 +38,7 @@ bench: install
 	$(PY) -m tests.bench
 
 run: install
-	$(PY) -m supply.demo
+	$(PY) -m tests.harness.make_run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

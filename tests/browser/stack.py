@@ -1,6 +1,7 @@
-"""Run `make run`'s module (``python -m supply.demo``) as a child process in a temporary state
-directory on a free port, and read what it prints. Used by the demo's own test and, as the stack
-under test, by the browser tests: the newcomer's stack is the one the browser drives."""
+"""Run `make run`'s module (``python -m tests.harness.make_run``) as a child process in a
+temporary state directory on a free port, and read what it prints. Used by the demo's own test
+and, as the stack under test, by the browser tests: the newcomer's stack is the one the browser
+drives."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def start_demo(root: Path, port: int) -> DemoStack:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", str(port)],
+        [sys.executable, "-m", "tests.harness.make_run", "--dir", str(root), "--port", str(port)],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -1,5 +1,6 @@
-"""`make run` (supply.demo) for real: a fresh state directory, nginx and gunicorn as children, the
-printed URL, .p12, password and curl command used as a newcomer would, then SIGINT/SIGTERM."""
+"""`make run` (tests/harness/make_run.py) for real: a fresh state directory, nginx and gunicorn as
+children, the printed URL, .p12, password and curl command used as a newcomer would, then
+SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -112,7 +113,15 @@ def test_make_run_refuses_a_port_in_use_with_one_line(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "supply.demo", "--dir", str(tmp_path), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "tests.harness.make_run",
+                "--dir",
+                str(tmp_path),
+                "--port",
+                str(port),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -127,7 +136,7 @@ def test_make_run_refuses_a_port_in_use_with_one_line(tmp_path):
 def test_make_run_refuses_a_state_directory_too_long_for_its_socket(tmp_path):
     root = tmp_path / ("d" * 110)
     done = subprocess.run(
-        [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", "1"],
+        [sys.executable, "-m", "tests.harness.make_run", "--dir", str(root), "--port", "1"],
         capture_output=True,
         text=True,
         check=False,
@@ -146,7 +155,7 @@ def _demo_without_nginx(
 ) -> subprocess.CompletedProcess[str]:
     """`make run` on a machine where nginx is nowhere on ``search_path``."""
     return subprocess.run(
-        [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", str(port)],
+        [sys.executable, "-m", "tests.harness.make_run", "--dir", str(root), "--port", str(port)],
         env={**os.environ, "SUPPLY_DEMO_NGINX_PATH": str(search_path), **env},
         capture_output=True,
         text=True,
@@ -215,7 +224,15 @@ def test_make_run_refuses_a_state_directory_another_run_serves_from(tmp_path):
         other.bind(str(root / "supply.sock"))
         other.listen()
         done = subprocess.run(
-            [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", str(free_port())],
+            [
+                sys.executable,
+                "-m",
+                "tests.harness.make_run",
+                "--dir",
+                str(root),
+                "--port",
+                str(free_port()),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -249,7 +266,15 @@ def test_ctrl_c_during_setup_says_so_and_the_next_run_resumes(tmp_path):
     """Ctrl-C reaches the whole foreground process group (the demo and its current step)."""
     root = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "-m", "supply.demo", "--dir", str(root), "--port", str(free_port())],
+        [
+            sys.executable,
+            "-m",
+            "tests.harness.make_run",
+            "--dir",
+            str(root),
+            "--port",
+            str(free_port()),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,

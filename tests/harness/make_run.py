@@ -1,6 +1,6 @@
 """`make run`: the whole stack on this machine, in the foreground, from a fresh clone.
 
-    python -m supply.demo [--dir DIR] [--port PORT] [--host HOST]
+    python -m tests.harness.make_run [--dir DIR] [--port PORT] [--host HOST]
 
 State lives in one directory (``--dir``, ``$SUPPLY_DEMO_DIR``, default ``./.run``)::
 
@@ -19,6 +19,10 @@ offline and types the passphrase).
 
 The steps call the `pki` and `supply` commands, exactly as a person would, so the demo exercises
 the documented interfaces. Ctrl-C (SIGINT) or SIGTERM stops nginx and gunicorn and waits for them.
+
+It lives beside the test harness, not in the shipped package: it is a developer's and a
+newcomer's tool (it may even apt-get nginx), and it supervises its children with the harness's
+own (tests/harness/processes.py), so `make run` and the tests run the stack one way.
 """
 
 from __future__ import annotations
@@ -29,26 +33,32 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 from pki.files import atomic_write
+from tests.harness.processes import (
+    Child,
+    ChildError,
+    nginx_argv,
+    port_open,
+    unix_answers,
+    unix_listens,
+    wait_until,
+)
 
 DEFAULT_PORT = 8443
 SERVER_NAME = "localhost"
 ADMIN_NAME = "Demo Admin"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_ROOT = REPO_ROOT / "nginx"
 ADMIN_MARKER = "demo-admin-provisioned"
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 20.0
 MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes on Linux, with its terminating NUL
 
 
@@ -286,97 +296,15 @@ def write_curl_config(run: RunDir, password: str) -> None:
 # --- the two children ------------------------------------------------------------------------
 
 
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def start_child(name: str, argv: Sequence[str], env: dict[str, str], log: Path) -> Child:
-    """Start a child in its own session: a terminal's Ctrl-C reaches only us, and we stop the
-    children in order instead of racing their own SIGINT handling."""
-    log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            list(argv), env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    return Child(name, process, log)
-
-
-def stop_child(child: Child) -> None:
-    """SIGTERM (nginx: fast shutdown; gunicorn: graceful), then SIGKILL after STOP_TIMEOUT."""
-    if child.process.poll() is not None:
-        return
-    child.process.send_signal(signal.SIGTERM)
-    try:
-        child.process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        child.process.kill()
-        child.process.wait(timeout=STOP_TIMEOUT)
-
-
-def last_lines(path: Path, count: int = 5) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-count:])
-    except FileNotFoundError:
-        return ""
-
-
-def check_alive(children: Sequence[Child], when: str) -> None:
-    """Raise a DemoError naming the first child that has exited, with the end of its log."""
-    for child in children:
-        if child.process.poll() is not None:
-            raise DemoError(
-                f"{child.name} exited (code {child.process.returncode}) {when}; "
-                f"its log {child.log} ends with:\n{last_lines(child.log)}"
-            )
-
-
-def ready_over_socket(sock_path: Path) -> bool:
-    """Does gunicorn answer /supply/readyz with 200 on its unix socket?"""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2)
-            sock.connect(str(sock_path))
-            sock.sendall(b"GET /supply/readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
-            status_line = sock.recv(64)
-    except OSError:
-        return False
-    return status_line.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200"))
-
-
-def socket_answers(sock_path: Path) -> bool:
-    """Does a process listen on this unix socket (another demo using the same directory)?"""
-    if not sock_path.exists():
-        return False
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2)
-            sock.connect(str(sock_path))
-    except OSError:
-        return False
-    return True
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(what: str, check: Callable[[], bool], children: Sequence[Child]) -> None:
+def wait_for(what: str, check: Callable[[], bool], children: Sequence[Child]) -> None:
     """Poll ``check()`` until true; fail at once when a child dies, or after START_TIMEOUT."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        check_alive(children, f"before {what}")
-        if check():
-            return
-        time.sleep(0.2)
-    raise DemoError(f"{what}: Not ready after {START_TIMEOUT:.0f} s.")
+
+    def ready() -> bool:
+        for child in children:
+            child.check_alive(f"before {what}")
+        return check()
+
+    wait_until(ready, START_TIMEOUT, what)
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -384,7 +312,7 @@ def wait_until(what: str, check: Callable[[], bool], children: Sequence[Child]) 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m supply.demo", description=__doc__.split("\n")[0]
+        prog="python -m tests.harness.make_run", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--dir", type=Path, default=Path(os.environ.get("SUPPLY_DEMO_DIR") or ".run"),
@@ -438,7 +366,7 @@ def service_env(run: RunDir, port: int) -> dict[str, str]:
 
 def banner(run: RunDir, port: int, password: str, children: Sequence[Child]) -> str:
     url = f"https://{SERVER_NAME}:{port}/"
-    pids = ", ".join(f"{c.name} pid {c.process.pid}" for c in children)
+    pids = ", ".join(f"{c.name} pid {c.pid}" for c in children)
     return "\n".join(
         [
             "",
@@ -469,45 +397,36 @@ def serve(run: RunDir, port: int, host: str, password: str, env: dict[str, str],
     run.socket.unlink(missing_ok=True)
     children: list[Child] = []
     try:
+        supply = [tool("supply"), "serve", "--bind", f"unix:{run.socket}"]
+        children.append(Child(supply, run.logs / "supply.log", env, name="supply"))
         children.append(
-            start_child(
-                "supply",
-                [tool("supply"), "serve", "--bind", f"unix:{run.socket}"],
+            Child(
+                nginx_argv(run.nginx_dir, run.nginx_conf, nginx),
+                run.logs / "nginx.log",
                 env,
-                run.logs / "supply.log",
+                name="nginx",
             )
         )
-        nginx_argv = [
-            nginx,
-            "-p",
-            f"{run.nginx_dir}/",
-            "-c",
-            str(run.nginx_conf),
-            "-e",
-            str(run.nginx_dir / "error.log"),
-            "-g",
-            "daemon off;",
-        ]
-        children.append(start_child("nginx", nginx_argv, env, run.logs / "nginx.log"))
-        wait_until(
-            "the supply service answered",
-            lambda: ready_over_socket(run.socket) or stop.is_set(),
+        wait_for(
+            "the supply service",
+            lambda: unix_answers(run.socket, "/supply/readyz") or stop.is_set(),
             children,
         )
-        wait_until(
-            f"nginx listened on port {port}",
-            lambda: port_open(host, port) or stop.is_set(),
+        wait_for(
+            f"nginx on port {port}",
+            lambda: port_open(port, host) or stop.is_set(),
             children,
         )
         if not stop.is_set():
             say(banner(run, port, password, children))
         while not stop.wait(0.5):
-            check_alive(children, "unexpectedly")
+            for child in children:
+                child.check_alive("unexpectedly")
         say(f"\nStopping ({signal.Signals(received[0]).name}) ...")
         return 0
     finally:
         for child in reversed(children):
-            stop_child(child)
+            child.stop()
         if children:
             say("Stopped nginx and the supply service.")
 
@@ -516,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     run = RunDir(args.dir.resolve())
     try:
-        if port_open(args.host, args.port):
+        if port_open(args.port, args.host):
             raise DemoError(
                 f"port {args.port}: Already in use; choose another with SUPPLY_DEMO_PORT=PORT."
             )
@@ -525,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"state directory: {run.root} is too long a path for a unix socket; "
                 "choose a shorter one with SUPPLY_DEMO_DIR=DIR."
             )
-        if socket_answers(run.socket):
+        if unix_listens(run.socket):
             raise DemoError(
                 f"state directory: {run.root} is in use by another `make run` (its socket "
                 "answers); stop that one, or choose another directory with SUPPLY_DEMO_DIR=DIR."
@@ -538,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         render_nginx(run, args.host, args.port, env)
         write_curl_config(run, password)
         return serve(run, args.port, args.host, password, env, nginx)
-    except DemoError as err:
+    except (DemoError, ChildError) as err:
         print(f"make run: {err}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""nginx and the supply service (gunicorn via ``supply serve``) as child processes.
+"""nginx and the supply service (gunicorn via ``supply serve``) as child processes, for the tests
+and for `make run` (tests/harness/make_run.py).
 
 Every wait is bounded; a child that dies while starting fails the start with the tail of its log.
 """
@@ -23,7 +24,7 @@ STOP_TIMEOUT = 20.0
 
 
 class ChildError(RuntimeError):
-    pass
+    """A child did not start, or stopped: ``what: Sentence.``, then the end of its log."""
 
 
 def free_port() -> int:
@@ -47,12 +48,12 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         if check():
             return
         time.sleep(0.05)
-    raise ChildError(f"timed out after {timeout:.0f}s waiting for {what}")
+    raise ChildError(f"{what}: Not ready after {timeout:.0f} s.")
 
 
-def port_open(port: int) -> bool:
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -66,14 +67,27 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 class Child:
-    """A child process with its output in ``log``; stopped with SIGTERM, then SIGKILL."""
+    """A child process with its output in ``log``, in a session of its own (a terminal's Ctrl-C
+    reaches only the parent, which stops its children in order); stopped with SIGTERM, then
+    SIGKILL, and its whole process group with it."""
 
-    def __init__(self, argv: list[str], log: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        log: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        name: str | None = None,
+        error_log: Path | None = None,
+    ) -> None:
+        self.name = name or Path(argv[0]).name
         self.log = log
+        self.error_log = error_log or log  # where the child says why it stopped
+        log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._fh = log.open("ab")
-        # Its own process group: stop() also reaches workers whose master did not take them along.
         self.process = subprocess.Popen(
             argv,
+            stdin=subprocess.DEVNULL,
             stdout=self._fh,
             stderr=subprocess.STDOUT,
             env=dict(env or os.environ),
@@ -87,13 +101,16 @@ class Child:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def check_alive(self, what: str) -> None:
+    def check_alive(self, when: str = "while starting") -> None:
         if not self.alive():
-            raise ChildError(f"{what} exited with {self.process.returncode}:\n{_tail(self.log)}")
+            raise ChildError(
+                f"{self.name} exited (code {self.process.returncode}) {when}; its log "
+                f"{self.error_log} ends with:\n{_tail(self.error_log)}"
+            )
 
     def stop(self) -> None:
         if self.alive():
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)  # nginx: fast shutdown; gunicorn: graceful
             try:
                 self.process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -101,6 +118,21 @@ class Child:
                 self.process.wait(STOP_TIMEOUT)
         kill_group(self.process.pid)
         self._fh.close()
+
+
+def nginx_argv(prefix: Path, config: Path, binary: str = "nginx") -> list[str]:
+    """nginx in the foreground with everything (pid, temp files, error log) under ``prefix``."""
+    return [
+        binary,
+        "-p",
+        f"{prefix}/",
+        "-c",
+        str(config),
+        "-e",
+        str(prefix / "error.log"),
+        "-g",
+        "daemon off;",
+    ]
 
 
 class Nginx:
@@ -111,23 +143,12 @@ class Nginx:
         self.error_log = prefix / "error.log"
         self.access_log = prefix / "access.log"
         self.child = Child(
-            [
-                "nginx",
-                "-p",
-                f"{prefix}/",
-                "-c",
-                str(config),
-                "-e",
-                str(self.error_log),
-                "-g",
-                "daemon off;",
-            ],
-            prefix / "nginx.out",
+            nginx_argv(prefix, config), prefix / "nginx.out", error_log=self.error_log
         )
         wait_until(lambda: self._ready(), START_TIMEOUT, f"nginx on port {port}")
 
     def _ready(self) -> bool:
-        self.child.check_alive(f"nginx (see {self.error_log}):\n{_tail(self.error_log)}\n")
+        self.child.check_alive()
         return port_open(self.port)
 
     @staticmethod
@@ -193,6 +214,7 @@ class Supply:
             ],
             root / "supply.log",
             self.env,
+            name="supply",
         )
         wait_until(self._healthy, START_TIMEOUT, f"supply on {self.bind}")
 
@@ -202,10 +224,10 @@ class Supply:
         return f"unix:{self.socket_path}" if self.socket_path else f"127.0.0.1:{self.port}"
 
     def _healthy(self) -> bool:
-        self.child.check_alive("supply serve")
+        self.child.check_alive()
         try:
             if self.socket_path is not None:
-                return unix_get(self.socket_path, "/supply/healthz") == 200
+                return unix_answers(self.socket_path, "/supply/healthz")
             with urllib.request.urlopen(
                 f"http://127.0.0.1:{self.port}/supply/healthz", timeout=2
             ) as r:
@@ -217,23 +239,46 @@ class Supply:
         self.child.stop()
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path) -> None:
-        super().__init__("localhost", timeout=2)
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (gunicorn bound to ``unix:PATH``)."""
+
+    def __init__(self, path: Path, timeout: float = 2.0) -> None:
+        super().__init__("localhost", timeout=timeout)
         self._path = path
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(2)
+        sock.settimeout(self.timeout)
         sock.connect(str(self._path))
         self.sock = sock
 
 
 def unix_get(path: Path, url_path: str) -> int:
-    """The status of a plain HTTP GET over a unix socket (gunicorn bound to ``unix:PATH``)."""
-    connection = _UnixConnection(path)
+    """The status of a plain HTTP GET over a unix socket."""
+    connection = UnixHTTPConnection(path)
     try:
         connection.request("GET", url_path)
         return connection.getresponse().status
     finally:
         connection.close()
+
+
+def unix_answers(path: Path, url_path: str) -> bool:
+    """Does a GET over the unix socket answer 200 (False while nothing listens)?"""
+    try:
+        return unix_get(path, url_path) == 200
+    except OSError:
+        return False
+
+
+def unix_listens(path: Path) -> bool:
+    """Does a process accept connections on this unix socket (whatever it speaks)?"""
+    if not path.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2)
+            sock.connect(str(path))
+    except OSError:
+        return False
+    return True
