@@ -86,7 +86,7 @@ NUL = "Null characters are not allowed."
 MONEY = 'Must be a sum as text, like "12.50" (up to 10 digits, 2 decimals).'
 
 
-ITEM_ERRORS = [
+ITEM_ERRORS: list[tuple[dict[str, object], dict[str, list[str]]]] = [
     ({"nsn": "123"}, {"nsn": ["NSN must be exactly 13 digits."]}),
     ({"nsn": "84650146584AB"}, {"nsn": ["NSN must be exactly 13 digits."]}),
     ({"unit_of_issue": "QQ"}, {"unit_of_issue": ["No unit of issue QQ."]}),
