@@ -8,7 +8,6 @@ where the supply service reads it.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 import secrets
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 
+from pki import addresses
 from pki.errors import InputError, NoCAError, NotFoundError
 from pki.files import atomic_write
 from pki.home import PkiHome
@@ -46,7 +46,6 @@ DEFAULT_TEMPLATES = SHARE_DIR / "templates"
 DEFAULT_WEB_ROOT = SHARE_DIR / "nginx"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _SECRET = re.compile(r"[A-Za-z0-9_\-.~+/=]{16,}")
-_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 # Paths of the service that answer without a certificate (they carry no identity).
 _PUBLIC_PATHS = ("healthz", "readyz")
 
@@ -92,51 +91,35 @@ def parse_upstream(value: str) -> tuple[str, bool]:
         if not value[5:].startswith("/"):
             raise InputError(f"upstream: {value!r} needs an absolute socket path (unix:/path).")
         return value, False
-    host, sep, port = value.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+    host, port = addresses.split_host_port(value)
+    if not host or not addresses.is_port(port):
         raise InputError(f"upstream: {value!r} is not HOST:PORT or unix:/path.")
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        if not _HOST.match(host):
-            raise InputError(f"upstream: {host!r} is not a host name or IP address.") from None
+    if not addresses.is_host(host):
+        raise InputError(f"upstream: {host!r} is not a host name or IP address.")
+    ip = addresses.ip_address(host)
+    if ip is None:
         return value, host != "localhost"
     return (f"[{ip}]:{port}" if ip.version == 6 else value), False
 
 
 def parse_listen(value: str) -> str:
     """``PORT`` or ``HOST:PORT`` (IPv6 in brackets), as nginx's ``listen`` takes it."""
-    host, _, port = value.rpartition(":")
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    host, port = addresses.split_host_port(value)
+    if not addresses.is_port(port):
         raise InputError(f"listen: {value!r} is not [HOST:]PORT.")
-    if host:
-        bare = host.strip("[]")
-        try:
-            ipaddress.ip_address(bare)
-        except ValueError:
-            if not _HOST.match(bare):
-                raise InputError(f"listen: {host!r} is not a host name or IP address.") from None
+    if host and not addresses.is_host(host):
+        raise InputError(f"listen: {value.rpartition(':')[0]!r} is not a host name or IP address.")
     return value
 
 
 def parse_resolver(value: str) -> str:
     """A DNS server for nginx's ``resolver``: an IP address, optionally ``:PORT`` (IPv6 in [])."""
     wrong = InputError(f"resolver: {value!r} is not an IP address[:PORT].")
-    host, port = value, None
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        if rest:
-            if not rest.startswith(":"):
-                raise wrong
-            port = rest[1:]
-    elif value.count(":") == 1:
-        host, _, port = value.partition(":")
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        raise wrong from None
-    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+    # An IPv6 address without brackets has no port: its colons are its own.
+    bare_v6 = not value.startswith("[") and value.count(":") > 1
+    host, port = (value, None) if bare_v6 else addresses.split_host_port(value)
+    ip = addresses.ip_address(host)
+    if ip is None or (port is not None and not addresses.is_port(port)):
         raise wrong
     return f"[{ip}]" if ip.version == 6 and not value.startswith("[") else value
 
