@@ -27,8 +27,17 @@ def test_split_host_port(value: str, split: tuple[str, str | None]) -> None:
 
 @pytest.mark.parametrize(
     ("text", "valid"),
-    [("1", True), ("65535", True), ("0", False), ("65536", False), ("", False), (None, False)]
-    + [("８０", False), ("+80", False), ("80 ", False)],
+    [
+        ("1", True),
+        ("65535", True),
+        ("0", False),
+        ("65536", False),
+        ("", False),
+        (None, False),
+        ("８０", False),  # full-width digits: isdigit() says yes, int() reads 80
+        ("+80", False),
+        ("80 ", False),
+    ],
 )
 def test_is_port(text: str | None, valid: bool) -> None:
     assert addresses.is_port(text) is valid
