@@ -17,7 +17,7 @@ class CappedPageNumberPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # int() reads "１０"
             raise ValidationError({"page_size": [f"must be a whole number, not {raw!r}."]})
         if int(raw) > self.max_page_size:
             raise ValidationError(

@@ -75,6 +75,7 @@ def test_pagination_pages_and_caps(site, viewer):
         ("100000", "must be at most 100, not 100000."),
         ("0", "must be a whole number, not '0'."),
         ("ten", "must be a whole number, not 'ten'."),
+        ("１０", "must be a whole number, not '１０'."),  # full-width digits: isdigit() says yes
     ],
 )
 def test_oversized_or_invalid_page_size_is_400(site, viewer, page_size, message):
