@@ -4,20 +4,22 @@ be tested without exec'ing anything."""
 from __future__ import annotations
 
 import os
-import re
 
-_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?P<port>[0-9]{1,5})\Z")
+from pki import addresses
+from supply.errors import ConfigurationError
 
 
 def parse_bind(value: str) -> str:
     """Check a --bind value (HOST:PORT, [IPv6]:PORT or unix:PATH) and return it for gunicorn."""
     if value.startswith("unix:"):
         if not value[len("unix:") :]:
-            raise ValueError(f"--bind: {value!r} has no socket path after 'unix:'.")
+            raise ConfigurationError(f"--bind: {value!r} has no socket path after 'unix:'.")
         return value
-    match = _HOST_PORT.match(value)
-    if not match or not 0 < int(match["port"]) < 65536:
-        raise ValueError(f"--bind: {value!r} is not HOST:PORT or unix:PATH.")
+    host, port = addresses.split_host_port(value)
+    # An IPv6 host needs its brackets: in "::1:8000" the port cannot be told from the address.
+    bare_v6 = ":" in host and not value.startswith("[")
+    if bare_v6 or not addresses.is_port(port) or not addresses.is_host(host):
+        raise ConfigurationError(f"--bind: {value!r} is not HOST:PORT or unix:PATH.")
     return value
 
 
@@ -26,8 +28,8 @@ def default_workers() -> int:
     configured = os.environ.get("SUPPLY_WORKERS", "").strip()
     if not configured:
         return min(2 * (os.cpu_count() or 1) + 1, 8)
-    if not configured.isdigit() or int(configured) < 1:
-        raise ValueError(f"SUPPLY_WORKERS: {configured!r} is not a positive number.")
+    if not (configured.isascii() and configured.isdigit()) or int(configured) < 1:
+        raise ConfigurationError(f"SUPPLY_WORKERS: {configured!r} is not a positive number.")
     return int(configured)
 
 

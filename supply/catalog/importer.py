@@ -70,6 +70,8 @@ class ImportResult:
 class CatalogImportError(SupplyError):
     """The file cannot be imported; `errors` lists each bad row (empty for a file-level fault)."""
 
+    code = "invalid_catalog"
+
     def __init__(self, message: str, errors: Iterable[RowError] = ()) -> None:
         super().__init__(message)
         self.errors = list(errors)

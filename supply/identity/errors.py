@@ -1,8 +1,8 @@
-"""The identity app's errors.
+"""The identity app's branch of the supply error tree (supply/errors.py).
 
 IdentityError            a provisioning request that cannot be done (one-line message)
 LoginFailure             a request that presented a certificate which does not log anyone in
-└── (code) rejected | unknown | inactive
+└── (reason) rejected | unknown | inactive   ->  code certificate_<reason>, 403
 """
 
 from __future__ import annotations
@@ -10,19 +10,24 @@ from __future__ import annotations
 from typing import Literal
 
 from pki.certinfo import CertInfo
+from supply.errors import SupplyError
 
 FailureCode = Literal["rejected", "unknown", "inactive"]
 
 
-class IdentityError(Exception):
-    """A provisioning mistake; management commands print it as one line."""
+class IdentityError(SupplyError):
+    """A provisioning mistake (a certificate, DN, role or user that cannot be mapped)."""
+
+    code = "invalid_identity"
 
 
-class LoginFailure(Exception):
+class LoginFailure(SupplyError):
     """The certificate was presented through the trusted proxy but logs nobody in."""
 
-    def __init__(self, code: FailureCode, message: str, info: CertInfo | None = None) -> None:
+    status_code = 403
+
+    def __init__(self, reason: FailureCode, message: str, info: CertInfo | None = None) -> None:
         super().__init__(message)
-        self.code: FailureCode = code
-        self.message = message
+        self.reason: FailureCode = reason
+        self.code = f"certificate_{reason}"
         self.info = info

@@ -16,7 +16,7 @@ NO_CERTIFICATE = (
 
 
 def grant_command(failure: LoginFailure) -> str | None:
-    if failure.code != "unknown" or failure.info is None:
+    if failure.reason != "unknown" or failure.info is None:
         return None
     return (
         f"supply grant --subject-dn {shlex.quote(failure.info.subject_dn)} "
@@ -27,12 +27,12 @@ def grant_command(failure: LoginFailure) -> str | None:
 def _advice(failure: LoginFailure | None) -> str:
     if failure is None:
         return "Import your .p12 file into your browser and open this site through its address."
-    if failure.code == "unknown":
+    if failure.reason == "unknown":
         return (
             "Send the subject and issuer DN below to an administrator, who grants access with "
             "`supply grant` (or in the admin); then reload."
         )
-    if failure.code == "inactive":
+    if failure.reason == "inactive":
         return "Your account is disabled; ask an administrator to enable it."
     return "Ask an administrator for a new certificate (`pki issue-user`) and import it."
 
@@ -41,7 +41,7 @@ def failure_body(failure: LoginFailure) -> dict[str, Any]:
     """The JSON body of an API 403 for a certificate that logs nobody in."""
     body: dict[str, Any] = {
         "detail": failure.message,
-        "code": f"certificate_{failure.code}",
+        "code": failure.code,
         "how_to_get_access": _advice(failure),
     }
     if failure.info is not None:

@@ -14,6 +14,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from supply.catalog.models import Item, Location, Unit
+from supply.errors import AppendOnlyError
+
+_CANNOT_CHANGE = "ledger: Entries cannot be changed; record a correction (an ADJUSTMENT) instead."
+_CANNOT_DELETE = "ledger: Entries cannot be deleted; record a correction (an ADJUSTMENT) instead."
 
 
 class Stock(models.Model):
@@ -35,16 +39,12 @@ class Stock(models.Model):
         return f"{self.item.nsn} @ {self.location}: {self.on_hand}"
 
 
-class AppendOnlyError(RuntimeError):
-    """Raised when code tries to change or delete a ledger row (corrections are new rows)."""
-
-
 class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
     def update(self, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("ledger entries cannot be changed; record a correction instead")
+        raise AppendOnlyError(_CANNOT_CHANGE)
 
     def delete(self) -> NoReturn:
-        raise AppendOnlyError("ledger entries cannot be deleted; record a correction instead")
+        raise AppendOnlyError(_CANNOT_DELETE)
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,11 @@ class LedgerEntry(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
-            raise AppendOnlyError("ledger entries cannot be changed; record a correction instead")
+            raise AppendOnlyError(_CANNOT_CHANGE)
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("ledger entries cannot be deleted; record a correction instead")
+        raise AppendOnlyError(_CANNOT_DELETE)
 
     @property
     def from_place(self) -> Place | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from supply.errors import ConfigurationError
 from supply.serving import default_workers, gunicorn_argv, parse_bind
 from tests.harness.processes import free_port
 
@@ -35,10 +36,13 @@ def test_valid_binds(bind):
         ("host:0", "--bind: 'host:0' is not HOST:PORT or unix:PATH."),
         ("host:70000", "--bind: 'host:70000' is not HOST:PORT or unix:PATH."),
         ("unix:", "--bind: 'unix:' has no socket path after 'unix:'."),
+        ("::1:8000", "--bind: '::1:8000' is not HOST:PORT or unix:PATH."),
+        ("bad_host:80", "--bind: 'bad_host:80' is not HOST:PORT or unix:PATH."),
+        ("host:８０", "--bind: 'host:８０' is not HOST:PORT or unix:PATH."),
     ],
 )
 def test_invalid_binds(bind, message):
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         parse_bind(bind)
     assert str(caught.value) == message
 
@@ -106,7 +110,7 @@ def test_workers_default_and_setting(monkeypatch):
     monkeypatch.setenv("SUPPLY_WORKERS", " 3 ")
     assert default_workers() == 3
     monkeypatch.setenv("SUPPLY_WORKERS", "0")
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         default_workers()
     assert str(caught.value) == "SUPPLY_WORKERS: '0' is not a positive number."
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from supply.errors import InsufficientStock, SupplyError
+from supply.errors import AppendOnlyError, InsufficientStock, SupplyError
 from supply.inventory import services
 from supply.inventory.ledger import find_drift
-from supply.inventory.models import AppendOnlyError, LedgerEntry, Stock
+from supply.inventory.models import LedgerEntry, Stock
 
 pytestmark = pytest.mark.django_db
 

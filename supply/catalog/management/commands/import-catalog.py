@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from supply.catalog.importer import CatalogImportError, import_catalog
+from supply.commands import SupplyCommand
 
 
-class Command(BaseCommand):
+class Command(SupplyCommand):
     help = (
         "Import or update catalog items from a CSV file with the header "
         "NSN,rep_office,common_name,Description,Price,UI,AAC."
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         except CatalogImportError as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))
-            raise CommandError(exc.message) from None
+            raise
         for error in result.errors:
             self.stderr.write(f"skipped {error}")
         self.stdout.write(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from supply.identity.errors import IdentityError
+from supply.commands import SupplyCommand
 from supply.identity.management.commands._options import (
     add_certificate_options,
     binding_from_options,
@@ -15,7 +15,7 @@ from supply.identity.services import grant
 from supply.roles import ROLES
 
 
-class Command(BaseCommand):
+class Command(SupplyCommand):
     help = "Grant a role to the holder of a certificate."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,11 +26,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            binding = binding_from_options(options)
-            user = grant(binding, options["role"], username=options["username"])
-        except IdentityError as exc:
-            raise CommandError(str(exc)) from None
+        binding = binding_from_options(options)
+        user = grant(binding, options["role"], username=options["username"])
         self.stdout.write(
             f"{user.get_username()} has role {options['role']}; certificate {binding.subject_dn}"
         )

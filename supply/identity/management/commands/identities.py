@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from supply.commands import SupplyCommand
 from supply.identity.services import identities
 
 
-class Command(BaseCommand):
+class Command(SupplyCommand):
     help = "List the certificate -> user mappings."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from supply.identity.errors import IdentityError
+from supply.commands import SupplyCommand
 from supply.identity.management.commands._options import (
     add_certificate_options,
     binding_from_options,
@@ -14,7 +14,7 @@ from supply.identity.management.commands._options import (
 from supply.identity.services import provision_admin
 
 
-class Command(BaseCommand):
+class Command(SupplyCommand):
     help = "Bind a certificate to a superuser, who then opens /supply/admin/ with it."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -22,9 +22,6 @@ class Command(BaseCommand):
         parser.add_argument("--username", help="name of the user (default: from the CN)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            binding = binding_from_options(options)
-            user = provision_admin(binding, username=options["username"])
-        except IdentityError as exc:
-            raise CommandError(str(exc)) from None
+        binding = binding_from_options(options)
+        user = provision_admin(binding, username=options["username"])
         self.stdout.write(f"{user.get_username()} is a superuser; certificate {binding.subject_dn}")

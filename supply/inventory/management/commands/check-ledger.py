@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from supply.commands import SupplyCommand
 from supply.inventory.ledger import find_drift, find_rewritten
 
 
-class Command(BaseCommand):
+class Command(SupplyCommand):
     help = (
         "Recompute on-hand from the ledger and compare each ledger row with the catalog rows it "
         "names; exit non-zero on any drift."

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
+from supply.commands import SupplyCommand
 from supply.inventory.demo import DEMO_UNIT, load_demo_stock
 
 
-class Command(BaseCommand):
+class Command(SupplyCommand):
     help = "Load the demo catalog, a demo unit with a receiving area and bins, and demo stock."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
 from supply.api.idempotency import purge_expired
+from supply.commands import SupplyCommand
 
 
-class Command(BaseCommand):
+class Command(SupplyCommand):
     help = "Delete Idempotency-Key records older than SUPPLY_IDEMPOTENCY_DAYS (default 7)."
 
     def handle(self, *args: Any, **options: Any) -> None:

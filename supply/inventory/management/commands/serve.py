@@ -6,12 +6,14 @@ import os
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
+from supply.commands import SupplyCommand
+from supply.errors import ConfigurationError
 from supply.serving import gunicorn_argv, parse_bind
 
 
-class Command(BaseCommand):
+class Command(SupplyCommand):
     help = "Serve the supply service with gunicorn (supply.wsgi:application)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,11 +32,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         workers = options["workers"]
         if workers is not None and workers < 1:
-            raise CommandError(f"--workers: {workers} is not a positive number.")
-        try:
-            argv = gunicorn_argv(parse_bind(options["bind"]), workers)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            raise ConfigurationError(f"--workers: {workers} is not a positive number.")
+        argv = gunicorn_argv(parse_bind(options["bind"]), workers)
         sys.stdout.flush()
         sys.stderr.flush()
         # exec, so gunicorn's master gets the signals (SIGTERM from compose stops it gracefully).

@@ -1,0 +1,70 @@
+"""One error tree for supply, mapped once for DRF and once for the commands."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import get_commands, load_command_class
+
+from supply.catalog.importer import CatalogImportError
+from supply.commands import SupplyCommand
+from supply.errors import (
+    AppendOnlyError,
+    ConfigurationError,
+    HistoryFrozen,
+    IdempotencyKeyReused,
+    InsufficientStock,
+    SupplyError,
+)
+from supply.identity.errors import IdentityError, LoginFailure
+
+TREE = {
+    SupplyError: (400, "invalid_operation"),
+    InsufficientStock: (409, "insufficient_stock"),
+    HistoryFrozen: (409, "history_frozen"),
+    AppendOnlyError: (409, "append_only"),
+    IdempotencyKeyReused: (422, "idempotency_key_reused"),
+    ConfigurationError: (400, "configuration"),
+    CatalogImportError: (400, "invalid_catalog"),
+    IdentityError: (400, "invalid_identity"),
+}
+
+
+@pytest.mark.parametrize("error", list(TREE), ids=lambda e: e.__name__)
+def test_every_error_is_a_supply_error_with_its_status_and_code(error: type[SupplyError]) -> None:
+    raised = error("what: Sentence.")
+    assert isinstance(raised, SupplyError)
+    assert (raised.status_code, raised.code, raised.message) == (*TREE[error], "what: Sentence.")
+
+
+def test_a_login_failure_is_a_403_whose_code_names_its_reason() -> None:
+    failure = LoginFailure("unknown", "certificate: Not registered here.")
+    assert isinstance(failure, SupplyError)
+    assert (failure.status_code, failure.code, failure.reason) == (
+        403,
+        "certificate_unknown",
+        "unknown",
+    )
+
+
+def _supply_commands() -> list[str]:
+    return sorted(name for name, app in get_commands().items() if app.startswith("supply."))
+
+
+def test_every_supply_command_maps_errors_through_the_one_base() -> None:
+    names = _supply_commands()
+    assert {"grant", "import-catalog", "check-ledger", "serve"} <= set(names)
+    for name in names:
+        command = load_command_class(get_commands()[name], name)
+        assert isinstance(command, SupplyCommand), name
+
+
+@pytest.mark.django_db
+def test_a_supply_error_in_a_command_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as caught:
+        call_command("revoke-access", "--subject-dn", "CN=Nobody", "--issuer-dn", "CN=Some CA")
+    assert str(caught.value) == "cert: No access is granted to CN=Nobody."
+    assert re.fullmatch(r"[\w.\- ]+: [A-Z].*\.", str(caught.value))
