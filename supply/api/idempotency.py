@@ -53,7 +53,7 @@ def request_fingerprint(method: str, path: str, data: object) -> str:
 
 def check_key(key: str) -> str:
     if not _KEY.match(key):
-        raise SupplyError(f"{HEADER}: must be 1 to 255 visible ASCII characters.")
+        raise SupplyError(f"{HEADER}: Must be 1 to 255 visible ASCII characters.")
     return key
 
 
@@ -107,7 +107,7 @@ def run_once(
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused(
-            f"{HEADER}: this key was already used for a different request; use a new key."
+            f"{HEADER}: This key was already used for a different request; use a new key."
         )
     return Response(
         record.response_body, status=record.status_code, headers={REPLAY_HEADER: "true"}

@@ -98,9 +98,11 @@ def check_change(instance: models.Model, changes: Mapping[str, object]) -> None:
     changed = changed_frozen_fields(instance, changes)
     if isinstance(instance, UnitOfIssue) and "code" in changed:
         # The code is the primary key: saving a new one would quietly create a second row.
-        raise HistoryFrozen(f"{_label(instance)}: code cannot change; create a new unit of issue.")
+        raise HistoryFrozen(
+            f"{_label(instance)}: Its code cannot change; create a new unit of issue."
+        )
     if changed and in_history(instance):
         raise HistoryFrozen(
-            f"{_label(instance)}: {' and '.join(changed)} cannot change once stock has been "
+            f"{_label(instance)}: Its {' and '.join(changed)} cannot change once stock has been "
             f"recorded against it; {_WHAT_TO_DO[type(instance)]}."
         )

@@ -141,7 +141,7 @@ def validate_catalog(lines: Iterable[str]) -> tuple[list[CatalogRow], list[RowEr
         if header is None:
             raise CatalogImportError("the file is empty; expected the header " + ",".join(HEADER))
         if tuple(v.strip() for v in header[1]) != HEADER:
-            raise CatalogImportError("line 1: the header must be " + ",".join(HEADER))
+            raise CatalogImportError("line 1: The header must be " + ",".join(HEADER))
         for line, values in records:
             if not any(v.strip() for v in values):
                 continue  # blank line
@@ -190,7 +190,7 @@ def decode_catalog(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise CatalogImportError(f"line {line}: not UTF-8 text; save the file as UTF-8") from None
+        raise CatalogImportError(f"line {line}: Not UTF-8 text; save the file as UTF-8.") from None
 
 
 def _upsert_sql() -> str:
@@ -225,11 +225,12 @@ def import_catalog(path: Path, *, skip_invalid: bool = False) -> ImportResult:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CatalogImportError(f"{path}: {exc.strerror or exc}") from None
+        raise CatalogImportError(f"{path}: Cannot read it ({exc.strerror or exc}).") from None
     items, errors = validate_catalog(io.StringIO(decode_catalog(data), newline=""))
     if errors and not skip_invalid:
         raise CatalogImportError(
-            f"{len(errors)} bad row(s); nothing imported (--skip-invalid imports the good rows).",
+            f"catalog: {len(errors)} bad row(s); nothing imported (--skip-invalid imports the good "
+            "rows).",
             errors,
         )
     created, updated = upsert_items(items) if items else (0, 0)

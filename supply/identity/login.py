@@ -108,7 +108,12 @@ def certificate_login(meta: Mapping[str, str]) -> CertificateLogin | None:
             info,
         )
     if not user.is_active:
-        raise LoginFailure("inactive", f"user: {user.get_username()} is disabled.", info)
+        raise LoginFailure(
+            "inactive",
+            f"user: The account {user.get_username()} is disabled; ask an administrator to "
+            "enable it.",
+            info,
+        )
     return CertificateLogin(info, user)
 
 

@@ -39,18 +39,18 @@ class Actor:
 def _check_quantity(quantity: object, name: str = "quantity", minimum: int = 1) -> int:
     # bool is an int subclass; True must not mean 1.
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise SupplyError(f"{name}: must be a whole number.")
+        raise SupplyError(f"{name}: Must be a whole number.")
     if not minimum <= quantity <= MAX_QUANTITY:
-        raise SupplyError(f"{name}: must be from {minimum} to {MAX_QUANTITY}, not {quantity}.")
+        raise SupplyError(f"{name}: Must be from {minimum} to {MAX_QUANTITY}, not {quantity}.")
     return quantity
 
 
 def _check_document_number(document_number: str) -> str:
     cleaned = document_number.strip()
     if not cleaned:
-        raise SupplyError("document_number: must not be blank.")
+        raise SupplyError("document_number: Must not be blank.")
     if len(cleaned) > 40:
-        raise SupplyError("document_number: must be at most 40 characters.")
+        raise SupplyError("document_number: Must be at most 40 characters.")
     return cleaned
 
 
@@ -103,7 +103,7 @@ def _take(row: _Locked | None, item: Item, location: Location, quantity: int) ->
     )
     if row is None or not taken:
         raise InsufficientStock(
-            f"insufficient stock: {row.on_hand if row else 0} of {item.nsn} on hand at "
+            f"stock: Only {row.on_hand if row else 0} of {item.nsn} on hand at "
             f"{location}, {quantity} requested."
         )
     row.on_hand -= quantity
@@ -131,8 +131,7 @@ def _take_one(item: Item, location: Location, quantity: int) -> None:
         stock = Stock.objects.filter(item_id=item.pk, location_id=location.pk)
         on_hand = stock.values_list("on_hand", flat=True).first() or 0
         raise InsufficientStock(
-            f"insufficient stock: {on_hand} of {item.nsn} on hand at {location}, "
-            f"{quantity} requested."
+            f"stock: Only {on_hand} of {item.nsn} on hand at {location}, {quantity} requested."
         )
 
 
@@ -248,7 +247,7 @@ def stow(
     quantity = _check_quantity(quantity)
     document_number = _check_document_number(document_number)
     if from_location.pk == to_location.pk:
-        raise SupplyError("to_location: must differ from from_location.")
+        raise SupplyError("to_location: Must differ from from_location.")
     if from_location.unit_id != to_location.unit_id:
         raise SupplyError(
             f"to_location: {to_location} does not belong to the unit of {from_location}."

@@ -607,7 +607,7 @@ def test_every_form_explains_its_errors_at_laptop_and_tablet_size(
         assert page.evaluate("document.documentElement.scrollWidth") <= width, op
         if op == "stow":
             assert re.fullmatch(
-                rf"insufficient stock: \d+ of {NSN} on hand at {UNIT}/{RECEIVING}, "
+                rf"stock: Only \d+ of {NSN} on hand at {UNIT}/{RECEIVING}, "
                 r"1000000 requested\.",
                 shown,
             )

@@ -172,7 +172,10 @@ def test_revoke_access_and_disabled_user_are_refused(edge_stack: EdgeStack) -> N
     )
     disabled = edge_stack.curl(WHOAMI, user=user)
     assert disabled.status == 403
-    assert disabled.json()["detail"] == f"user: {username} is disabled."
+    assert (
+        disabled.json()["detail"]
+        == f"user: The account {username} is disabled; ask an administrator to enable it."
+    )
 
     done = edge_stack.supply_command("revoke-access", "--cert", str(user.cert_pem))
     assert done.stdout.strip() == "Removed 1 mapping(s) of CN=Short Stay,O=Harness Fleet"

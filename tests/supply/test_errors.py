@@ -68,3 +68,46 @@ def test_a_supply_error_in_a_command_is_one_line(capsys: pytest.CaptureFixture[s
         call_command("revoke-access", "--subject-dn", "CN=Nobody", "--issuer-dn", "CN=Some CA")
     assert str(caught.value) == "cert: No access is granted to CN=Nobody."
     assert re.fullmatch(r"[\w.\- ]+: [A-Z].*\.", str(caught.value))
+
+
+_ERROR_NAMES = {cls.__name__ for cls in TREE} | {"LoginFailure", "CommandError", "_rejected"}
+# "X" alone: a message passed through (trust.py's _rejected prefixes its reasons itself).
+_SENTENCE = re.compile(r"[^:\n]+: ([A-Z0-9X`'\"(].*[.?]|X)", re.DOTALL)
+
+
+def _messages() -> list[tuple[str, int, str]]:
+    """Every literal message given to a supply error in the source: f-string fields read as X."""
+    import ast
+    from pathlib import Path
+
+    found = []
+    for path in sorted(Path("supply").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if node.func.id not in _ERROR_NAMES:
+                continue
+            args = [a for a in node.args if isinstance(a, ast.Constant | ast.JoinedStr)]
+            for arg in args:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    text = arg.value
+                elif isinstance(arg, ast.JoinedStr):
+                    text = "".join(
+                        str(v.value) if isinstance(v, ast.Constant) else "X" for v in arg.values
+                    )
+                else:
+                    continue
+                if node.func.id == "_rejected":
+                    text = f"certificate: {text}"
+                if " " in text:  # a message, not a LoginFailure reason such as "unknown"
+                    found.append((str(path), node.lineno, text))
+    return found
+
+
+def test_every_message_reads_what_colon_sentence() -> None:
+    messages = _messages()
+    assert len(messages) > 30, "the scan finds the messages"
+    wrong = [
+        f"{path}:{line}: {text!r}" for path, line, text in messages if not _SENTENCE.fullmatch(text)
+    ]
+    assert not wrong, "\n".join(wrong)

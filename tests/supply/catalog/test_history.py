@@ -46,12 +46,12 @@ def _ledger_as_read(client) -> list[dict[str, object]]:
     [
         (
             {"unit": "W2BBBB", "code": "MOVED"},
-            "location W1AAAA/A-01: unit and code cannot change once stock has been recorded "
+            "location W1AAAA/A-01: Its unit and code cannot change once stock has been recorded "
             "against it; create a new location and stow the stock there.",
         ),
         (
             {"kind": "RECEIVING"},
-            "location W1AAAA/A-01: kind cannot change once stock has been recorded against it; "
+            "location W1AAAA/A-01: Its kind cannot change once stock has been recorded against it; "
             "create a new location and stow the stock there.",
         ),
     ],
@@ -101,7 +101,7 @@ def test_an_item_in_the_ledger_keeps_nsn_and_unit_of_issue(site, manager):
         response = manager.patch(f"/supply/api/items/{site.item.nsn}/", change, format="json")
         assert (response.status_code, response.json()["detail"]) == (
             409,
-            f"item 6505013324567: {fields} cannot change once stock has been recorded against "
+            f"item 6505013324567: Its {fields} cannot change once stock has been recorded against "
             "it; create a new item and record the change with receipts and adjustments.",
         )
     assert (
@@ -132,7 +132,7 @@ def test_a_unit_whose_locations_or_issues_are_in_the_ledger_keeps_its_uic(site, 
         response = manager.patch(f"/supply/api/units/{unit.uic}/", {"uic": "W9ZZZZ"}, format="json")
         assert (response.status_code, response.json()["detail"]) == (
             409,
-            f"unit {unit.uic}: uic cannot change once stock has been recorded against it; "
+            f"unit {unit.uic}: Its uic cannot change once stock has been recorded against it; "
             "create a new unit.",
         )
     assert (
@@ -148,12 +148,12 @@ def test_a_unit_of_issue_keeps_its_code_and_in_use_its_name(site, manager):
     response = manager.patch("/supply/api/units-of-issue/EA/", {"code": "XX"}, format="json")
     assert (response.status_code, response.json()["detail"]) == (
         409,
-        "unit of issue EA: code cannot change; create a new unit of issue.",
+        "unit of issue EA: Its code cannot change; create a new unit of issue.",
     )
     response = manager.patch("/supply/api/units-of-issue/EA/", {"name": "Box"}, format="json")
     assert (response.status_code, response.json()["detail"]) == (
         409,
-        "unit of issue EA: name cannot change once stock has been recorded against it; "
+        "unit of issue EA: Its name cannot change once stock has been recorded against it; "
         "create a new unit of issue.",
     )
     assert not UnitOfIssue.objects.filter(code="XX").exists()
@@ -176,8 +176,8 @@ def test_the_admin_refuses_the_same_change_on_its_form(site, rf):
     form = form_class(data=data, instance=site.bin_a)
     assert not form.is_valid()
     assert form.non_field_errors() == [
-        "location W1AAAA/A-01: unit and code cannot change once stock has been recorded against "
-        "it; create a new location and stow the stock there."
+        "location W1AAAA/A-01: Its unit and code cannot change once stock has been recorded "
+        "against it; create a new location and stow the stock there."
     ]
     site.bin_a.refresh_from_db()
     assert site.bin_a.code == "A-01"
@@ -202,8 +202,8 @@ def test_ledger_rows_read_as_written_even_after_a_raw_sql_change(site, manager):
     with pytest.raises(CommandError) as caught:
         call_command("check-ledger", stderr=err)
     assert str(caught.value) == (
-        "1 ledger reference(s) no longer read as recorded (a catalog row was changed outside "
-        "the service)."
+        "ledger: 1 ledger reference(s) no longer read as recorded (a catalog row was changed "
+        "outside the service)."
     )
     stow = LedgerEntry.objects.get(kind="STOW")
     assert err.getvalue().splitlines() == [

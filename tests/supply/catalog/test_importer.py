@@ -81,7 +81,7 @@ def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_imported(tmp_pa
         import_catalog(write(tmp_path, BAD_ROWS))
     assert [str(e) for e in caught.value.errors] == BAD_ROW_REPORT
     assert caught.value.message == (
-        "6 bad row(s); nothing imported (--skip-invalid imports the good rows)."
+        "catalog: 6 bad row(s); nothing imported (--skip-invalid imports the good rows)."
     )
     assert Item.objects.count() == 0
 
@@ -102,7 +102,7 @@ def test_skip_invalid_imports_the_good_rows(tmp_path):
         ),
         (
             b"nsn,name\n1,2\n",
-            "line 1: the header must be NSN,rep_office,common_name,Description,Price,UI,AAC",
+            "line 1: The header must be NSN,rep_office,common_name,Description,Price,UI,AAC",
         ),
         (
             HEADER.encode() + b'6505013324567,S9M,"unterminated,,1,EA,D\n',
@@ -114,7 +114,7 @@ def test_skip_invalid_imports_the_good_rows(tmp_path):
         ),
         (
             HEADER.encode() + b"6505013324567,S9M,Caf\xe9,,1,EA,D\n",
-            "line 2: not UTF-8 text; save the file as UTF-8",
+            "line 2: Not UTF-8 text; save the file as UTF-8.",
         ),
     ],
 )
@@ -133,7 +133,7 @@ def test_command_reports_each_bad_row_on_stderr(tmp_path):
         call_command("import-catalog", str(write(tmp_path, BAD_ROWS)), stderr=err)
     assert (
         str(caught.value)
-        == "6 bad row(s); nothing imported (--skip-invalid imports the good rows)."
+        == "catalog: 6 bad row(s); nothing imported (--skip-invalid imports the good rows)."
     )
     assert err.getvalue().splitlines() == BAD_ROW_REPORT
 
@@ -150,7 +150,9 @@ def test_command_skip_invalid_and_summary(tmp_path):
 def test_command_missing_file(tmp_path):
     with pytest.raises(CommandError) as caught:
         call_command("import-catalog", str(tmp_path / "nope.csv"))
-    assert str(caught.value) == f"{tmp_path / 'nope.csv'}: No such file or directory"
+    assert (
+        str(caught.value) == f"{tmp_path / 'nope.csv'}: Cannot read it (No such file or directory)."
+    )
 
 
 def test_shipped_demo_catalog_imports_cleanly():
@@ -186,7 +188,7 @@ def test_a_nul_byte_is_a_row_error_with_its_line(tmp_path):
     with pytest.raises(CommandError) as caught:
         call_command("import-catalog", str(write(tmp_path, NUL_ROWS)), stderr=err)
     assert str(caught.value) == (
-        "2 bad row(s); nothing imported (--skip-invalid imports the good rows)."
+        "catalog: 2 bad row(s); nothing imported (--skip-invalid imports the good rows)."
     )
     assert err.getvalue().splitlines() == NUL_REPORT
     assert Item.objects.count() == 0

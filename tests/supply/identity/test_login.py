@@ -173,7 +173,10 @@ def test_unknown_and_disabled_users_get_403_with_their_dn(api: Api, pki_site: Pk
     user.save()  # through the ORM: the cached login is dropped at once
     reply = api("get", WHOAMI, cert)
     assert reply.status_code == 403
-    assert reply.json()["detail"] == f"user: {user.username} is disabled."
+    assert (
+        reply.json()["detail"]
+        == f"user: The account {user.username} is disabled; ask an administrator to enable it."
+    )
     assert reply.json()["code"] == "certificate_inactive"
 
 

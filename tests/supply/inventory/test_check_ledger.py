@@ -41,7 +41,7 @@ def test_tampered_stock_is_reported_and_fails(site):
     err = StringIO()
     with pytest.raises(CommandError) as caught:
         call_command("check-ledger", stderr=err)
-    assert str(caught.value) == "2 stock row(s) disagree with the ledger."
+    assert str(caught.value) == "ledger: 2 stock row(s) disagree with the ledger."
     assert sorted(err.getvalue().splitlines()) == [
         "drift: 6135009857845 at W1AAAA/A-01: on hand 2, ledger says 0",
         "drift: 6505013324567 at W1AAAA/RECV: on hand 9, ledger says 4",
@@ -82,7 +82,9 @@ def test_command_exits_1_on_drift_made_with_raw_sql(tmp_path):
         first = f"drift: {nsn} at {uic}/{code}: on hand {on_hand + 5}, ledger says {on_hand}"
     done = supply("check-ledger")
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == f"{first}\nCommandError: 1 stock row(s) disagree with the ledger.\n"
+    assert (
+        done.stderr == f"{first}\nCommandError: ledger: 1 stock row(s) disagree with the ledger.\n"
+    )
 
     with closing(sqlite3.connect(tmp_path / "db.sqlite3")) as db, db:
         db.execute(

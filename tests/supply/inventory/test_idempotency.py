@@ -54,7 +54,7 @@ def test_same_key_with_another_body_is_422(site, client_for):
     assert (response.status_code, response.json()) == (
         422,
         {
-            "detail": "Idempotency-Key: this key was already used for a different request; "
+            "detail": "Idempotency-Key: This key was already used for a different request; "
             "use a new key.",
             "code": "idempotency_key_reused",
         },
@@ -138,7 +138,7 @@ def test_malformed_key_is_400(site, client_for, key):
     response = post(client_for("clerk"), key=key)
     assert (response.status_code, response.json()["detail"]) == (
         400,
-        "Idempotency-Key: must be 1 to 255 visible ASCII characters.",
+        "Idempotency-Key: Must be 1 to 255 visible ASCII characters.",
     )
     assert LedgerEntry.objects.count() == 0
 

@@ -132,13 +132,13 @@ BAD_RECEIPTS = [
         "zero",
         {"quantity": 0},
         400,
-        {"detail": "quantity: must be from 1 to 1000000, not 0.", "code": "invalid_operation"},
+        {"detail": "quantity: Must be from 1 to 1000000, not 0.", "code": "invalid_operation"},
     ),
     (
         "negative",
         {"quantity": -5},
         400,
-        {"detail": "quantity: must be from 1 to 1000000, not -5.", "code": "invalid_operation"},
+        {"detail": "quantity: Must be from 1 to 1000000, not -5.", "code": "invalid_operation"},
     ),
     ("fractional", {"quantity": 2.5}, 400, {"quantity": ["Must be a whole number."]}),
     ("fractional-zero", {"quantity": 2.0}, 400, {"quantity": ["Must be a whole number."]}),
@@ -149,7 +149,7 @@ BAD_RECEIPTS = [
         {"quantity": 10**30},
         400,
         {
-            "detail": f"quantity: must be from 1 to 1000000, not {10**30}.",
+            "detail": f"quantity: Must be from 1 to 1000000, not {10**30}.",
             "code": "invalid_operation",
         },
     ),
@@ -158,7 +158,7 @@ BAD_RECEIPTS = [
         {"quantity": 1_000_001},
         400,
         {
-            "detail": "quantity: must be from 1 to 1000000, not 1000001.",
+            "detail": "quantity: Must be from 1 to 1000000, not 1000001.",
             "code": "invalid_operation",
         },
     ),
@@ -248,7 +248,7 @@ def test_issue_more_than_on_hand_is_409(site, issuer):
     assert (response.status_code, response.json()) == (
         409,
         {
-            "detail": "insufficient stock: 3 of 6505013324567 on hand at W1AAAA/RECV, 4 requested.",
+            "detail": "stock: Only 3 of 6505013324567 on hand at W1AAAA/RECV, 4 requested.",
             "code": "insufficient_stock",
         },
     )
@@ -263,8 +263,7 @@ def test_issue_more_than_on_hand_is_409(site, issuer):
             {"quantity": 6},
             409,
             {
-                "detail": "insufficient stock: 5 of 6505013324567 on hand at W1AAAA/RECV, "
-                "6 requested.",
+                "detail": "stock: Only 5 of 6505013324567 on hand at W1AAAA/RECV, 6 requested.",
                 "code": "insufficient_stock",
             },
         ),
@@ -272,7 +271,7 @@ def test_issue_more_than_on_hand_is_409(site, issuer):
         (
             {"to_location": "RECV"},
             400,
-            {"detail": "to_location: must differ from from_location.", "code": "invalid_operation"},
+            {"detail": "to_location: Must differ from from_location.", "code": "invalid_operation"},
         ),
         ({"from_location": "GONE"}, 400, {"from_location": ["No location 'GONE' in unit W1AAAA."]}),
     ],
@@ -330,7 +329,7 @@ def test_negative_count_is_refused(site, client_for):
     )
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": "counted: must be from 0 to 1000000, not -1.", "code": "invalid_operation"},
+        {"detail": "counted: Must be from 0 to 1000000, not -1.", "code": "invalid_operation"},
     )
     assert LedgerEntry.objects.count() == 0
 
@@ -404,18 +403,18 @@ ISSUE_BODY = {
     [
         (
             {"quantity": 0},
-            {"detail": "quantity: must be from 1 to 1000000, not 0.", "code": "invalid_operation"},
+            {"detail": "quantity: Must be from 1 to 1000000, not 0.", "code": "invalid_operation"},
         ),
         (
             {"quantity": -1},
-            {"detail": "quantity: must be from 1 to 1000000, not -1.", "code": "invalid_operation"},
+            {"detail": "quantity: Must be from 1 to 1000000, not -1.", "code": "invalid_operation"},
         ),
         ({"quantity": 1.5}, {"quantity": ["Must be a whole number."]}),
         ({"quantity": True}, {"quantity": ["Must be a whole number."]}),
         (
             {"quantity": 10**30},
             {
-                "detail": f"quantity: must be from 1 to 1000000, not {10**30}.",
+                "detail": f"quantity: Must be from 1 to 1000000, not {10**30}.",
                 "code": "invalid_operation",
             },
         ),

@@ -105,7 +105,7 @@ def test_issue_more_than_on_hand_is_refused_and_changes_nothing(site):
             document_number="I1",
         )
     assert caught.value.message == (
-        "insufficient stock: 5 of 6505013324567 on hand at W1AAAA/RECV, 6 requested."
+        "stock: Only 5 of 6505013324567 on hand at W1AAAA/RECV, 6 requested."
     )
     assert caught.value.status_code == 409
     assert on_hand(site, site.receiving) == 5
@@ -113,7 +113,7 @@ def test_issue_more_than_on_hand_is_refused_and_changes_nothing(site):
 
 
 def test_issue_from_a_location_that_never_held_the_item_is_refused(site):
-    with pytest.raises(InsufficientStock, match="insufficient stock: 0 of 6505013324567"):
+    with pytest.raises(InsufficientStock, match="stock: Only 0 of 6505013324567"):
         services.issue(
             actor=actor(site),
             item=site.item,
@@ -128,11 +128,11 @@ def test_issue_from_a_location_that_never_held_the_item_is_refused(site):
 @pytest.mark.parametrize(
     ("quantity", "message"),
     [
-        (0, "quantity: must be from 1 to 1000000, not 0."),
-        (-3, "quantity: must be from 1 to 1000000, not -3."),
-        (10**12, "quantity: must be from 1 to 1000000, not 1000000000000."),
-        (True, "quantity: must be a whole number."),
-        (2.5, "quantity: must be a whole number."),
+        (0, "quantity: Must be from 1 to 1000000, not 0."),
+        (-3, "quantity: Must be from 1 to 1000000, not -3."),
+        (10**12, "quantity: Must be from 1 to 1000000, not 1000000000000."),
+        (True, "quantity: Must be a whole number."),
+        (2.5, "quantity: Must be a whole number."),
     ],
 )
 def test_receipt_quantity_rules(site, quantity, message):
@@ -159,7 +159,7 @@ def test_stow_rules(site):
             quantity=1,
             document_number="S",
         )
-    assert same.value.message == "to_location: must differ from from_location."
+    assert same.value.message == "to_location: Must differ from from_location."
     with pytest.raises(SupplyError) as foreign:
         services.stow(
             actor=actor(site),
@@ -177,7 +177,7 @@ def test_stow_rules(site):
 
 
 def test_blank_document_number_is_refused(site):
-    with pytest.raises(SupplyError, match=r"^document_number: must not be blank\.$"):
+    with pytest.raises(SupplyError, match=r"^document_number: Must not be blank\.$"):
         services.receipt(
             actor=actor(site),
             item=site.item,

@@ -33,7 +33,7 @@ class Command(SupplyCommand):
                 "(a catalog row was changed outside the service)"
             )
         if problems:
-            raise CommandError("; ".join(problems) + ".")
+            raise CommandError("ledger: " + "; ".join(problems) + ".")
         self.stdout.write(
             "ledger consistent: every stock row equals its ledger sum, and every ledger row "
             "reads as it was written."
