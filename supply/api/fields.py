@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from supply.catalog.models import Item, Unit
+from supply.text import unstorable
 
 _WHOLE = re.compile(r"^-?[0-9]{1,18}\Z")
 _NSN = re.compile(r"^[0-9]{13}\Z")
@@ -43,10 +44,10 @@ class StrictFieldsMixin(serializers.Serializer[Any]):
                 # DRF's CharField turns 5 into "5": a number sent for a name is a client's mistake.
                 if isinstance(field, serializers.CharField) and not isinstance(value, str | None):
                     errors[name] = ["Must be text."]
-                # Lookups by code (NSN, UIC, unit of issue) too: PostgreSQL cannot hold NUL, and
-                # a query with one fails instead of finding nothing.
-                elif isinstance(value, str) and "\x00" in value:
-                    errors[name] = ["Null characters are not allowed."]
+                # Lookups by code (NSN, UIC, unit of issue) too: a query with text the database
+                # cannot hold fails instead of finding nothing.
+                elif isinstance(value, str) and (why := unstorable(value)):
+                    errors[name] = [f"{why[0].upper()}{why[1:]}."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

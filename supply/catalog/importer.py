@@ -11,6 +11,7 @@ fast on a small edge host. SQLite and PostgreSQL share this syntax.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -86,7 +87,7 @@ def _records(lines: Iterable[str]) -> Iterable[tuple[int, list[str]]]:
             yield start, record
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise csv.Error(f"line {start}: malformed CSV: {exc}") from None
+        raise csv.Error(f"line {start}: Malformed CSV ({exc}).") from None
 
 
 def _check_row(values: list[str], units: set[str]) -> tuple[CatalogRow | None, list[str]]:
@@ -139,9 +140,11 @@ def validate_catalog(lines: Iterable[str]) -> tuple[list[CatalogRow], list[RowEr
     try:
         header = next(iter(records), None)
         if header is None:
-            raise CatalogImportError("the file is empty; expected the header " + ",".join(HEADER))
+            raise CatalogImportError(
+                f"catalog: The file is empty; it needs the header {','.join(HEADER)}."
+            )
         if tuple(v.strip() for v in header[1]) != HEADER:
-            raise CatalogImportError("line 1: The header must be " + ",".join(HEADER))
+            raise CatalogImportError(f"line 1: The header must be {','.join(HEADER)}.")
         for line, values in records:
             if not any(v.strip() for v in values):
                 continue  # blank line
@@ -189,7 +192,9 @@ def decode_catalog(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        # utf-8-sig counts its positions after the BOM it dropped.
+        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        line = data[: bom + exc.start].count(b"\n") + 1
         raise CatalogImportError(f"line {line}: Not UTF-8 text; save the file as UTF-8.") from None
 
 

@@ -32,10 +32,21 @@ def _der_order(rdn: x509.RelativeDistinguishedName) -> list[x509.NameAttribute[s
     return sorted(rdn, key=encoding)
 
 
+def _trim(text: str) -> str:
+    """Spaces typed around a DN, not those of its values: only U+0020 is trimmed (a value may end
+    in a tab or a NO-BREAK SPACE unescaped), and not a last space escaped as ``\\ ``."""
+    body = text.lstrip(" ")
+    trimmed = body.rstrip(" ")
+    backslashes = len(trimmed) - len(trimmed.rstrip("\\"))
+    if backslashes % 2 and len(trimmed) < len(body):
+        trimmed += " "
+    return trimmed
+
+
 def canonical_dn(text: str, what: str = "DN") -> str:
     """The canonical form of ``text``; raises IdentityError when it is not an RFC 4514 DN."""
     try:
-        name = x509.Name.from_rfc4514_string(text.strip())
+        name = x509.Name.from_rfc4514_string(_trim(text))
     except ValueError as exc:
         raise IdentityError(f"{what}: {text!r} is not an RFC 4514 distinguished name.") from exc
     if not list(name):

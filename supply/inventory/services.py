@@ -23,6 +23,7 @@ from django.utils import timezone
 from supply.catalog.models import Item, Location, Unit
 from supply.errors import InsufficientStock, SupplyError
 from supply.inventory.models import LedgerEntry, Stock
+from supply.text import unstorable
 
 MAX_QUANTITY = 1_000_000
 """The largest quantity one operation may move: a typo guard far above any real shipment."""
@@ -51,6 +52,9 @@ def _check_document_number(document_number: str) -> str:
         raise SupplyError("document_number: Must not be blank.")
     if len(cleaned) > 40:
         raise SupplyError("document_number: Must be at most 40 characters.")
+    why = unstorable(cleaned)
+    if why:
+        raise SupplyError(f"document_number: It {why}.")
     return cleaned
 
 

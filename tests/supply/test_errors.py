@@ -70,9 +70,29 @@ def test_a_supply_error_in_a_command_is_one_line(capsys: pytest.CaptureFixture[s
     assert re.fullmatch(r"[\w.\- ]+: [A-Z].*\.", str(caught.value))
 
 
-_ERROR_NAMES = {cls.__name__ for cls in TREE} | {"LoginFailure", "CommandError", "_rejected"}
+_ERROR_NAMES = {cls.__name__ for cls in TREE} | {
+    "LoginFailure",
+    "CommandError",
+    "_rejected",
+    "Error",
+}
 # "X" alone: a message passed through (trust.py's _rejected prefixes its reasons itself).
 _SENTENCE = re.compile(r"[^:\n]+: ([A-Z0-9X`'\"(].*[.?]|X)", re.DOTALL)
+
+
+def _literal(node: object) -> str | None:
+    """The text of a literal message (fields of an f-string and added values read as X)."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "X" for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal(node.left), _literal(node.right)
+        if left is not None or right is not None:
+            return (left or "X") + (right or "X")
+    return None
 
 
 def _messages() -> list[tuple[str, int, str]]:
@@ -83,21 +103,17 @@ def _messages() -> list[tuple[str, int, str]]:
     found = []
     for path in sorted(Path("supply").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            if not isinstance(node, ast.Call):
                 continue
-            if node.func.id not in _ERROR_NAMES:
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name not in _ERROR_NAMES:  # csv.Error: the importer's row faults
                 continue
-            args = [a for a in node.args if isinstance(a, ast.Constant | ast.JoinedStr)]
-            for arg in args:
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    text = arg.value
-                elif isinstance(arg, ast.JoinedStr):
-                    text = "".join(
-                        str(v.value) if isinstance(v, ast.Constant) else "X" for v in arg.values
-                    )
-                else:
+            for arg in node.args:
+                text = _literal(arg)
+                if text is None:
                     continue
-                if node.func.id == "_rejected":
+                if name == "_rejected":
                     text = f"certificate: {text}"
                 if " " in text:  # a message, not a LoginFailure reason such as "unknown"
                     found.append((str(path), node.lineno, text))

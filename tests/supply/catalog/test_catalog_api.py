@@ -83,7 +83,7 @@ def test_oversized_or_invalid_page_size_is_400(site, viewer, page_size, message)
     assert (response.status_code, response.json()) == (400, {"page_size": [message]})
 
 
-NUL = "Null characters are not allowed."
+NUL = "Must not contain NUL characters."
 MONEY = 'Must be a sum as text, like "12.50" (up to 10 digits, 2 decimals).'
 
 

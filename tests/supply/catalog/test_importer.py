@@ -97,20 +97,20 @@ def test_skip_invalid_imports_the_good_rows(tmp_path):
     [
         (
             b"",
-            "the file is empty; expected the header "
-            "NSN,rep_office,common_name,Description,Price,UI,AAC",
+            "catalog: The file is empty; it needs the header "
+            "NSN,rep_office,common_name,Description,Price,UI,AAC.",
         ),
         (
             b"nsn,name\n1,2\n",
-            "line 1: The header must be NSN,rep_office,common_name,Description,Price,UI,AAC",
+            "line 1: The header must be NSN,rep_office,common_name,Description,Price,UI,AAC.",
         ),
         (
             HEADER.encode() + b'6505013324567,S9M,"unterminated,,1,EA,D\n',
-            "line 2: malformed CSV: unexpected end of data",
+            "line 2: Malformed CSV (unexpected end of data).",
         ),
         (
             HEADER.encode() + b'6505013324567,S9M,Ok,,1,EA,D\n6505013324568,S9M,"a"b,,1,EA,D\n',
-            "line 3: malformed CSV: ',' expected after '\"'",
+            "line 3: Malformed CSV (',' expected after '\"').",
         ),
         (
             HEADER.encode() + b"6505013324567,S9M,Caf\xe9,,1,EA,D\n",

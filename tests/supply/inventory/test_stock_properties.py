@@ -426,7 +426,7 @@ def test_stock_laws_hold_over_random_operations() -> None:
     assert sum(n for k, n in SEEN.items() if k.startswith("API") and k.endswith("403")), SEEN
 
 
-# --- a finding, kept as a strict xfail ----------------------------------------------------------
+# --- a finding of these properties, fixed ------------------------------------------------------
 
 # A character no database column can hold: NUL (PostgreSQL text) or a lone UTF-16 surrogate
 # (not encodable as UTF-8, for either backend). The API's CharField refuses both with a 400.
@@ -438,16 +438,7 @@ unstorable = st.builds(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: supply.inventory.services accept a document_number the database cannot "
-        "store (_check_document_number checks only blank and length). A NUL is stored by SQLite "
-        "and raises DataError on PostgreSQL; a lone surrogate raises UnicodeEncodeError on both. "
-        "No domain error: a traceback for any caller but the API, whose CharField refuses both."
-    ),
-)
-# Expected to fail: no shrinking (the examples are small already), so it stays fast.
+# The examples are small already: no shrinking.
 @settings(
     max_examples=10,
     deadline=None,
