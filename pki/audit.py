@@ -221,7 +221,7 @@ def _entry(data: dict[str, Any], line: int) -> Entry:
     )
 
 
-_DAMAGED = "the log was damaged or edited; compare it with a backup"
+_DAMAGED = "compare the log with a backup"
 
 
 def _parse(raw: bytes, line: int) -> tuple[dict[str, Any], Entry]:
@@ -260,15 +260,17 @@ def verify(home: PkiHome) -> Verified:
         data, entry = _parse(raw, n)
         if entry.seq != n:
             raise LogError(
-                f"log: Line {n} holds entry #{entry.seq}, not #{n}; entries were deleted, "
-                f"inserted or reordered there: {_DAMAGED}."
+                f"log: Line {n} holds entry #{entry.seq}, not #{n} (entries were deleted, "
+                f"inserted or reordered); {_DAMAGED}."
             )
         if entry_hash(data) != entry.hash:
-            raise LogError(f"log: Line {n} does not match its hash; it was edited: {_DAMAGED}.")
+            raise LogError(
+                f"log: Line {n} does not match its hash (the entry was edited); {_DAMAGED}."
+            )
         if entry.prev != prev:
             raise LogError(
-                f"log: Line {n} does not chain to line {n - 1}; an entry before it was replaced: "
-                f"{_DAMAGED}."
+                f"log: Line {n} does not chain to line {n - 1} (an entry before it was "
+                f"replaced); {_DAMAGED}."
             )
         prev = entry.hash
     with home.index() as index:
@@ -276,19 +278,17 @@ def verify(home: PkiHome) -> Verified:
     count = len(lines)
     if count < head.count:
         raise LogError(
-            f"log: Entry #{count + 1} (line {count + 1}) is missing; the log ends at {count} "
-            f"entries but the index records {head.count}: the tail was cut off: "
-            "restore the log from a backup."
+            f"log: Entry #{count + 1} and after are missing (the log ends at line {count}, the "
+            f"index records {head.count} entries); restore the log from a backup."
         )
     if count > head.count:
         raise LogError(
-            f"log: Line {head.count + 1} is past the {head.count} entries the index records; it "
-            "was forged, or written by a process that died before committing: "
-            f"{_DAMAGED}."
+            f"log: Line {head.count + 1} is past the {head.count} entries the index records "
+            f"(forged, or left by a process that died before committing); {_DAMAGED}."
         )
     if prev != head.hash:
         raise LogError(
-            f"log: Line {count} is not the last entry the index records (its hash differs); the "
-            f"log was rewritten: {_DAMAGED}."
+            f"log: Line {count} is not the entry the index records last (the log was "
+            f"rewritten); {_DAMAGED}."
         )
     return Verified(count, prev)
