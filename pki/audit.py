@@ -16,9 +16,10 @@ Writers call ``record`` inside ``Index.write()`` (SQLite's write lock, which eve
 holds), as the last step before the commit: the line is appended and fsynced, then the head is
 updated and commits with the operation. Bytes past the committed head belong to an operation that
 did not commit (a process that died between the append and the commit); the next writer cuts them
-off, after checking that the committed part still ends with the head's entry. A log that is
-shorter than the head, or does not end with the head's entry, is refused: no CA operation goes
-unlogged.
+off, after checking that the committed part still ends with the head's entry and that they are at
+most one line. A log that is shorter than the head, does not hold the head's entry where the head
+says, or has more than one line past it (an index older than the log), is refused: no CA
+operation goes unlogged, and no logged one is cut off.
 
 This module imports no cryptography.
 """
@@ -196,6 +197,15 @@ def _settle(fd: int, home: PkiHome, head: Head) -> None:
                 f"{verify_hint}."
             )
     if size > head.size:
+        # One dying writer leaves at most one line (writers settle the log before appending);
+        # more than that past the head means the index is older than the log: keep both.
+        extra = os.pread(fd, min(size - head.size, _TAIL_READ), head.size)
+        lines = extra.count(b"\n")
+        if size - head.size > _TAIL_READ or lines > 1 or (lines == 1 and extra[-1:] != b"\n"):
+            raise LogError(
+                f"log: {home.log_path} holds entries past the {head.count} the index records; "
+                f"{verify_hint}."
+            )
         os.ftruncate(fd, head.size)
 
 

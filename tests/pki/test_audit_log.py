@@ -245,6 +245,20 @@ def test_a_truncated_log_stops_issuance_and_nothing_is_issued(busy: PkiHome) -> 
     assert len(busy.index().rows()) == 4
 
 
+def test_more_than_one_line_past_the_head_stops_issuance(busy: PkiHome) -> None:
+    # An index older than the log (restored alone, or replaced): its entries are not cut off.
+    content = lines(busy)
+    first = forged(content[-1], op="revoke")
+    write_lines(busy, [*content, first, forged(first, op="crl")])
+    with pytest.raises(LogError) as caught:
+        issue_user(busy, UserRequest("Late, Lou", password=PASSWORD), passphrase=PASSPHRASE)
+    assert str(caught.value) == (
+        f"log: {busy.log_path} holds entries past the 6 the index records; run "
+        "`pki log --verify` and restore the log from a backup."
+    )
+    assert len(lines(busy)) == 8
+
+
 def test_an_uncommitted_tail_is_cut_off_by_the_next_writer(busy: PkiHome) -> None:
     # What a process killed between its append and its commit leaves behind.
     write_lines(busy, _not_json(busy))
