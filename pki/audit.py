@@ -32,7 +32,7 @@ import hashlib
 import json
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pki.errors import LogError
@@ -170,7 +170,7 @@ def record(home: PkiHome, index: Index, event: Event) -> Entry:
     if created:
         fsync_dir(path.parent)
     new_head = Head(head.count + 1, data["hash"], head.size + len(line))
-    index.set_meta(HEAD_KEY, json.dumps(new_head.__dict__))
+    index.set_meta(HEAD_KEY, json.dumps(asdict(new_head)))
     return _entry(data, 0)
 
 

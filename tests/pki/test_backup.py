@@ -6,6 +6,8 @@ import base64
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from pki import audit
-from pki.backup import MAGIC, seal
+from pki.backup import MAGIC, backup, restore, seal
 from pki.ca import CreatedCA, write_crl
 from pki.cli import app
 from pki.crl import revoke
@@ -325,3 +327,38 @@ def test_an_archive_without_an_index_is_refused(tmp_path: Path, secrets: dict[st
         f"restore: {odd} holds no index.sqlite3; it is not a PKI home backup.",
     )
     assert not (tmp_path / "r").exists()
+
+
+def test_a_backup_taken_while_processes_issue_is_consistent(busy: PkiHome, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PKI_HOME": str(busy.root),
+        "PKI_CA_PASSPHRASE": PASSPHRASE.decode(),
+        "PKI_P12_PASSWORD": PASSWORD.decode(),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pki.cli", "issue-user", f"Racer {i}"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(4)
+    ]
+    archives = []
+    for n in range(2):
+        archives.append(tmp_path / f"during-{n}.backup")
+        backup(busy, archives[-1], passphrase=BACKUP_PASSPHRASE)
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    for n, archive in enumerate(archives):
+        restored = restore(archive, tmp_path / f"r{n}", passphrase=BACKUP_PASSPHRASE).home
+        with restored.index() as index:
+            serials = {row.serial for row in index.rows()}
+        assert {p.stem for p in restored.issued_dir.glob("*.pem")} == serials
+        logged = {s for e in audit.entries(restored) for s in e.serials if e.op.startswith("issue")}
+        assert (
+            logged | {e.serials[0] for e in audit.entries(restored) if e.op == "init-ca"} == serials
+        )
+    assert audit.verify(busy).count == 5 + 2 + 4
