@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from pki import crl, keys, profiles
+from pki import audit, crl, keys, profiles
 from pki.certinfo import CertInfo, describe, load_pem
 from pki.errors import CAExistsError, InputError
 from pki.files import atomic_write, read_file
@@ -106,8 +106,13 @@ def init_ca(
         atomic_write(h.ca_key, encrypted_pem(key, passphrase))
         atomic_write(h.issued_cert(describe(cert).serial), ca.pem)
         with h.index() as index, index.write():
-            index.insert(IndexRow.of(describe(cert), kind="ca", name=name, key_type=kt.name))
-            crl.publish(h, ca.issuer(), index, days=None)
+            info = describe(cert)
+            index.insert(IndexRow.of(info, kind="ca", name=name, key_type=kt.name))
+            first = crl.publish(h, ca.issuer(), index, days=None)
+            details = {"key_type": kt.name, "crl_number": first.number}
+            audit.record(
+                h, index, audit.Event("init-ca", (info.serial,), (info.subject_dn,), details)
+            )
         atomic_write(h.ca_cert, ca.pem)
     return CreatedCA(describe(cert), h.ca_cert, h.ca_key, h.crl)
 
@@ -147,4 +152,11 @@ def write_crl(
     crl.check_crl_days(days)  # before the passphrase is tried
     ca = load_ca(h, passphrase)
     with h.lock(), h.index() as index, index.write():
-        return crl.publish(h, ca.issuer(), index, days=days)
+        info = crl.publish(h, ca.issuer(), index, days=days)
+        details = {
+            "number": info.number,
+            "revoked": info.revoked,
+            "next_update": info.next_update.isoformat(),
+        }
+        audit.record(h, index, audit.Event("crl", details=details))
+        return info

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from pki import audit
 from pki.errors import CertificateError, InputError
 from pki.files import atomic_write
 from pki.home import PkiHome, as_home
@@ -90,6 +91,8 @@ def revoke(home: PkiHome | Path | str, ident: str, reason: str) -> IndexRow:
         index.mark_revoked(row.serial, at, name)
         revoked = index.get(row.serial)
         assert revoked is not None
+        event = audit.Event("revoke", (row.serial,), (row.subject_dn,), {"reason": name})
+        audit.record(h, index, event)
         return revoked
 
 

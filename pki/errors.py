@@ -8,7 +8,9 @@
     ├── NotFoundError        no issued certificate matches an ID
     ├── AmbiguousError       an ID (a name) matches more than one certificate
     ├── CertificateError     a certificate that fails a check (parsing, issuer, profile, validity)
-    └── WriteError           a file pki must write cannot be written (it stops a batch)
+    ├── WriteError           a file pki must write cannot be written (it stops a batch)
+    ├── LogError             the audit log fails its check (edited, reordered, truncated)
+    └── BackupError          a backup archive that cannot be read, decrypted or restored
 
 Messages are one line of the form ``what: Sentence.`` so they read well on stderr.
 """
@@ -49,4 +51,12 @@ class CertificateError(PkiError):
 
 
 class WriteError(PkiError):
+    pass
+
+
+class LogError(PkiError):
+    pass
+
+
+class BackupError(PkiError):
     pass

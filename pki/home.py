@@ -1,7 +1,8 @@
 """The PKI home on disk: its layout, a process lock, and the way into its index.
 
 Layout (docs/CONTRACTS.md): ``ca/cert.pem``, ``ca/key.pem`` (encrypted), ``ca/crl.pem``,
-``index.sqlite3``, ``issued/<SERIAL>.pem``, ``servers/<NAME>/``, ``users/``, ``proxy-secret``.
+``index.sqlite3``, ``log.jsonl`` (the audit log), ``issued/<SERIAL>.pem``, ``servers/<NAME>/``,
+``users/``, ``proxy-secret``.
 Directories are 0700 and every file is written 0600 (certificates too: the home is private; copies
 that must be world-readable are made by whoever deploys them).
 
@@ -62,6 +63,10 @@ class PkiHome:
     @property
     def index_path(self) -> Path:
         return self.root / "index.sqlite3"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "log.jsonl"
 
     @property
     def issued_dir(self) -> Path:

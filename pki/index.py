@@ -208,6 +208,20 @@ class Index:
             (at.isoformat(), reason, serial),
         )
 
+    def meta(self, key: str) -> str | None:
+        """A value of the meta table (counters, the audit log's head), or None."""
+        found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(found[0]) if found else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the meta table (inside a write transaction)."""
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def snapshot(self) -> bytes:
+        """The whole database as one SQLite file image, as of this connection's transaction
+        (``pki.backup`` takes it inside ``write()``, so no writer can change it meanwhile)."""
+        return self._db.serialize()
+
     def next_counter(self, key: str) -> int:
         """Increment and return a counter kept in the meta table (inside a write transaction)."""
         cur = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,))

@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from pki import keys, names, p12, profiles
+from pki import audit, keys, names, p12, profiles
 from pki.ca import LoadedCA, load_ca
 from pki.certinfo import CertInfo, describe, serial_hex
 from pki.errors import InputError, PkiError
@@ -122,6 +122,9 @@ def _sign_and_record(
                 now = dt.datetime.now(dt.UTC).replace(microsecond=0)
                 for old in replaced:
                     db.mark_revoked(old, now, "superseded")
+                details = {"superseded": list(replaced)} if replaced else {}
+                event = audit.Event(f"issue-{profile.kind}", (serial,), (info.subject_dn,), details)
+                audit.record(h, db, event)  # last: it commits with the row
             except BaseException:
                 for path in created:
                     with contextlib.suppress(OSError):

@@ -2,7 +2,8 @@
 
 Order: a file (its first line, without the newline), then an environment variable, then a
 hidden prompt (only on a terminal), then, for .p12 passwords, a generated one shown once.
-Variables: ``PKI_CA_PASSPHRASE`` (CA passphrase), ``PKI_P12_PASSWORD`` (.p12 password).
+Variables: ``PKI_CA_PASSPHRASE`` (CA passphrase), ``PKI_P12_PASSWORD`` (.p12 password),
+``PKI_BACKUP_PASSPHRASE`` (the passphrase of ``pki backup`` archives).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pki.errors import PassphraseError
 
 CA_PASSPHRASE_ENV = "PKI_CA_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 P12_PASSWORD_ENV = "PKI_P12_PASSWORD"  # noqa: S105
+BACKUP_PASSPHRASE_ENV = "PKI_BACKUP_PASSPHRASE"  # noqa: S105
 
 # No 0/O, 1/l/I: generated passwords are read aloud and typed from paper at the edge.
 _ALPHABET = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"

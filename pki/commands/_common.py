@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from pki.home import PkiHome
-from pki.secrets import CA_PASSPHRASE_ENV, P12_PASSWORD_ENV, Secret, resolve
+from pki.secrets import (
+    BACKUP_PASSPHRASE_ENV,
+    CA_PASSPHRASE_ENV,
+    P12_PASSWORD_ENV,
+    Secret,
+    resolve,
+)
 
 PassphraseFile = Annotated[
     Path | None,
@@ -60,6 +66,13 @@ def _prompt(text: str, *, confirm: bool) -> Callable[[], str] | None:
 def ca_passphrase(file: Path | None, *, confirm: bool = False) -> bytes:
     prompt = _prompt("CA passphrase", confirm=confirm)
     return resolve(what="CA passphrase", file=file, env=CA_PASSPHRASE_ENV, prompt=prompt).value
+
+
+def backup_passphrase(file: Path | None, *, confirm: bool = False) -> bytes:
+    prompt = _prompt("Backup passphrase", confirm=confirm)
+    return resolve(
+        what="backup passphrase", file=file, env=BACKUP_PASSPHRASE_ENV, prompt=prompt
+    ).value
 
 
 def p12_password(file: Path | None) -> Secret:

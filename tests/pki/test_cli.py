@@ -326,6 +326,9 @@ def test_help_lists_every_command_and_loads_lazy_ones(clean_env: None) -> None:
         "show",
         "revoke",
         "crl",
+        "log",
+        "backup",
+        "restore",
         "nginx-config",
     ]
     assert "Usage: pki nginx-config [OPTIONS]" in ok(
