@@ -21,6 +21,7 @@ from tests.harness.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+MAKE_RUN = [sys.executable, "-m", "tests.harness.make_run"]  # what `make run` runs
 START_TIMEOUT = 180.0  # migrate + collectstatic + two children on a busy 2-core CI machine
 STOP_TIMEOUT = 30.0
 
@@ -84,7 +85,7 @@ def start_demo(root: Path, port: int) -> DemoStack:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.harness.make_run", "--dir", str(root), "--port", str(port)],
+        [*MAKE_RUN, "--dir", str(root), "--port", str(port)],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -13,7 +13,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pki.certinfo import describe
-from tests.browser.stack import process_gone, start_demo_on_a_free_port, stop_demo
+from tests.browser.stack import MAKE_RUN, process_gone, start_demo_on_a_free_port, stop_demo
 from tests.harness.processes import free_port, port_open
 
 pytestmark = [
@@ -35,6 +34,18 @@ pytestmark = [
 def _curl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["curl", "--silent", "--show-error", "--max-time", "20", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def make_run(root: Path, port: int | str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`make run` to its end (a refusal), with ``env`` added to this environment."""
+    return subprocess.run(
+        [*MAKE_RUN, "--dir", str(root), "--port", str(port)],
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=False,
@@ -112,21 +123,7 @@ def test_make_run_refuses_a_port_in_use_with_one_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tests.harness.make_run",
-                "--dir",
-                str(tmp_path),
-                "--port",
-                str(port),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        done = make_run(tmp_path, port)
     assert done.returncode == 1
     assert done.stderr == (
         f"make run: port {port}: Already in use; choose another with SUPPLY_DEMO_PORT=PORT.\n"
@@ -135,13 +132,7 @@ def test_make_run_refuses_a_port_in_use_with_one_line(tmp_path):
 
 def test_make_run_refuses_a_state_directory_too_long_for_its_socket(tmp_path):
     root = tmp_path / ("d" * 110)
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.harness.make_run", "--dir", str(root), "--port", "1"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = make_run(root, 1)
     assert done.returncode == 1
     assert done.stderr == (
         f"make run: state directory: {root} is too long a path for a unix socket; "
@@ -154,14 +145,7 @@ def _demo_without_nginx(
     root: Path, port: int, search_path: Path, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """`make run` on a machine where nginx is nowhere on ``search_path``."""
-    return subprocess.run(
-        [sys.executable, "-m", "tests.harness.make_run", "--dir", str(root), "--port", str(port)],
-        env={**os.environ, "SUPPLY_DEMO_NGINX_PATH": str(search_path), **env},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    return make_run(root, port, SUPPLY_DEMO_NGINX_PATH=str(search_path), **env)
 
 
 NGINX_HINT = (
@@ -223,21 +207,7 @@ def test_make_run_refuses_a_state_directory_another_run_serves_from(tmp_path):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as other:
         other.bind(str(root / "supply.sock"))
         other.listen()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tests.harness.make_run",
-                "--dir",
-                str(root),
-                "--port",
-                str(free_port()),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        done = make_run(root, free_port())
     assert done.returncode == 1
     assert done.stderr == (
         f"make run: state directory: {root} is in use by another `make run` (its socket answers); "
@@ -266,15 +236,7 @@ def test_ctrl_c_during_setup_says_so_and_the_next_run_resumes(tmp_path):
     """Ctrl-C reaches the whole foreground process group (the demo and its current step)."""
     root = tmp_path / "run"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.harness.make_run",
-            "--dir",
-            str(root),
-            "--port",
-            str(free_port()),
-        ],
+        [*MAKE_RUN, "--dir", str(root), "--port", str(free_port())],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
