@@ -1,10 +1,11 @@
-"""Checkers of the RFC 5280 profiles, reused by the unit and interop tests."""
+"""Checkers of the RFC 5280 profiles and of CLI results, reused by the unit and interop tests."""
 
 from __future__ import annotations
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from typer.testing import Result
 
 
 def assert_is_ca(cert: x509.Certificate) -> None:
@@ -56,3 +57,16 @@ def key_type_name(cert: x509.Certificate) -> str:
         return f"ec-p{key.curve.key_size}"
     assert isinstance(key, rsa.RSAPublicKey)
     return f"rsa-{key.key_size}"
+
+
+def ok(result: Result) -> str:
+    """A command that succeeded; its standard output."""
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return result.stdout
+
+
+def fails(result: Result, message: str) -> None:
+    """A command refused with exactly one line, ``message``, and no traceback."""
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stderr == message + "\n"
+    assert "Traceback" not in result.stdout + result.stderr

@@ -22,6 +22,7 @@ from pki.crl import revoke
 from pki.errors import InputError, LogError
 from pki.home import PkiHome
 from pki.issue import UserRequest, issue_server, issue_user
+from tests.pki.checks import fails
 from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
 
 OPS = ["init-ca", "issue-user", "issue-user", "issue-server", "revoke", "crl"]
@@ -29,11 +30,6 @@ OPS = ["init-ca", "issue-user", "issue-user", "issue-server", "revoke", "crl"]
 
 def pki(home: PkiHome, *args: str) -> Result:
     return CliRunner().invoke(app, ["--home", str(home.root), *args])
-
-
-def fails(result: Result, message: str) -> None:
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert result.stderr == message + "\n"
 
 
 @pytest.fixture

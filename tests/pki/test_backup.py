@@ -22,6 +22,7 @@ from pki.cli import app
 from pki.crl import revoke
 from pki.home import PkiHome
 from pki.issue import UserRequest, issue_server, issue_user
+from tests.pki.checks import fails, ok
 from tests.pki.conftest import PASSPHRASE, PASSWORD, mode
 
 BACKUP_PASSPHRASE = b"a different backup passphrase"
@@ -41,16 +42,6 @@ def secrets(tmp_path: Path, clean_env: None) -> dict[str, Path]:
 def pki(*args: str | Path, env: dict[str, str] | None = None) -> Result:
     monkeypatched = {"PKI_BACKUP_PASSPHRASE": "", **(env or {})}
     return CliRunner().invoke(app, [str(a) for a in args], env=monkeypatched)
-
-
-def ok(result: Result) -> str:
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    return result.stdout
-
-
-def fails(result: Result, message: str) -> None:
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert result.stderr == message + "\n"
 
 
 def tree(root: Path) -> dict[str, tuple[int, bytes | None]]:

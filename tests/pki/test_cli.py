@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from pki.cli import app
 from pki.home import PkiHome
+from tests.pki.checks import fails, ok
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD, mode
 
 NAMES = ["Doe, Jane", "José Núñez", 'Smith + "Jr"']
@@ -35,17 +36,6 @@ def cli(tmp_path: Path, clean_env: None):
 
     invoke.home = PkiHome(home)  # type: ignore[attr-defined]
     return invoke
-
-
-def ok(result: Result) -> str:
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    return result.stdout
-
-
-def fails(result: Result, message: str) -> None:
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert result.stderr == message + "\n"
-    assert "Traceback" not in result.stdout + result.stderr
 
 
 def init(cli) -> str:
