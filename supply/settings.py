@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "supply.identity",
     "supply.catalog",
     "supply.inventory",
+    "supply.idempotency",
 ]
 
 MIDDLEWARE = [
