@@ -9,7 +9,7 @@ from supply.api.permissions import HasRole
 from supply.catalog import filters, serializers
 from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
 from supply.idempotency import keys as idempotency
-from supply.roles import MANAGER
+from supply.identity.roles import MANAGER
 
 
 @extend_schema_view(create=extend_schema(parameters=[idempotency.HEADER_PARAMETER]))

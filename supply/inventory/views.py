@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from supply.api.permissions import HasRole
 from supply.catalog.models import Allowance
 from supply.idempotency import keys as idempotency
+from supply.identity.roles import CLERK, ISSUER, MANAGER
 from supply.inventory import filters, serializers
 from supply.inventory.models import LedgerEntry, Stock
-from supply.roles import CLERK, ISSUER, MANAGER
 
 
 class StockViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
