@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "supply.catalog",
     "supply.inventory",
     "supply.idempotency",
+    "supply.serving",
 ]
 
 MIDDLEWARE = [
