@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "supply.identity",
     "supply.catalog",
     "supply.inventory",
+    "supply.idempotency",
+    "supply.serving",
 ]
 
 MIDDLEWARE = [

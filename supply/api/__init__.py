@@ -1,2 +1,2 @@
 """The REST layer shared by the catalog and inventory apps: permissions, pagination, the strict
-serializer base, the Idempotency-Key handling and the one exception handler."""
+serializer base and fields, the OpenAPI schema hooks and the one exception handler."""

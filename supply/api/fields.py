@@ -1,6 +1,6 @@
 """Serializer building blocks: the strict base that refuses unknown and read-only fields and
 text given as another JSON type, a whole number field that refuses booleans and fractions, a sum of
-money given as text, and NSN / UIC lookups with clear messages.
+money given as text (the catalog's NSN / UIC lookups are in supply.catalog.fields).
 
 Where the schema states a pattern, the field checks the same pattern with `re.search`, the way
 JSON Schema tools apply it, and the schema pins the length, so both read one value alike."""
@@ -14,12 +14,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from supply.catalog.models import Item, Unit
 from supply.text import unstorable
 
 _WHOLE = re.compile(r"^-?[0-9]{1,18}\Z")
-_NSN = re.compile(r"^[0-9]{13}\Z")
-_UIC = re.compile(r"^[A-Z0-9]{6}\Z")
 MONEY_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
 
 # Sent by the browsable API's HTML forms; not part of any resource.
@@ -89,41 +86,3 @@ class WholeNumberField(serializers.IntegerField):
         if isinstance(data, str) and _WHOLE.match(data.strip()):
             return int(data.strip())
         self.fail("invalid")
-
-
-@extend_schema_field({"type": "string", "pattern": "^[0-9]{13}$", "minLength": 13, "maxLength": 13})
-class NsnField(serializers.SlugRelatedField[Item]):
-    """An item by its 13-digit NSN."""
-
-    default_error_messages = {
-        "format": "NSN must be exactly 13 digits.",
-        "does_not_exist": "No item with NSN {value}.",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("queryset", Item.objects.all())
-        super().__init__(slug_field="nsn", **kwargs)
-
-    def to_internal_value(self, data: Any) -> Item:
-        if not isinstance(data, str) or not _NSN.match(data):
-            self.fail("format")
-        return super().to_internal_value(data)
-
-
-@extend_schema_field({"type": "string", "pattern": "^[A-Z0-9]{6}$", "minLength": 6, "maxLength": 6})
-class UicField(serializers.SlugRelatedField[Unit]):
-    """A unit by its 6-character UIC."""
-
-    default_error_messages = {
-        "format": "UIC must be 6 upper-case letters or digits.",
-        "does_not_exist": "No unit with UIC {value}.",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("queryset", Unit.objects.all())
-        super().__init__(slug_field="uic", **kwargs)
-
-    def to_internal_value(self, data: Any) -> Unit:
-        if not isinstance(data, str) or not _UIC.match(data):
-            self.fail("format")
-        return super().to_internal_value(data)

@@ -1,5 +1,5 @@
-"""Role checks for the API (roles: supply/roles.py). Reads need any role; a write needs one of the
-view's `write_roles`. Superusers pass everything."""
+"""Role checks for the API (roles: supply/identity/roles.py). Reads need any role; a write needs
+one of the view's `write_roles`. Superusers pass everything."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from supply.roles import roles_of
+from supply.identity.roles import roles_of
 
 
 class HasRole(BasePermission):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from supply.api import idempotency
 from supply.api.pagination import CappedPageNumberPagination
+from supply.idempotency import keys as idempotency
 
 ERROR = "Error"
 VALIDATION_ERRORS = "ValidationErrors"

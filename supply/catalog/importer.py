@@ -24,11 +24,10 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from supply.catalog import history
-from supply.catalog.models import Item, UnitOfIssue
+from supply.catalog.models import NSN, Item, UnitOfIssue
 from supply.errors import SupplyError
 
 HEADER = ("NSN", "rep_office", "common_name", "Description", "Price", "UI", "AAC")
-_NSN = re.compile(r"^[0-9]{13}\Z")
 _AAC = re.compile(r"^[A-Z]?\Z")
 _MAX_PRICE = Decimal("9999999999.99")
 
@@ -101,7 +100,7 @@ def _check_row(values: list[str], units: set[str]) -> tuple[CatalogRow | None, l
         return None, [f"{name} contains a NUL byte" for name in nul]
     nsn, rep_office, common_name, description, price_text, ui, aac = (v.strip() for v in values)
     nsn = nsn.replace("-", "")
-    if not _NSN.match(nsn):
+    if not NSN.match(nsn):
         problems.append(f"NSN {values[0]!r} is not 13 digits")
     if not common_name:
         problems.append("common_name is empty")

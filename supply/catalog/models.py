@@ -6,11 +6,29 @@ or raw SQL can store an NSN with letters or a UIC of the wrong length.
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
-NSN_VALIDATOR = RegexValidator(r"^[0-9]{13}\Z", "NSN must be exactly 13 digits.")
-UIC_VALIDATOR = RegexValidator(r"^[A-Z0-9]{6}\Z", "UIC must be 6 upper-case letters or digits.")
+# The one spelling of each code's format. With `$` for the database's CHECK and the OpenAPI schema
+# (their regex dialects end a string there); Python's `$` also matches before a final newline, so
+# Python checks the same pattern ending in `\Z` (`NSN`, `UIC`, and the validators).
+NSN_PATTERN: Final = "^[0-9]{13}$"
+UIC_PATTERN: Final = "^[A-Z0-9]{6}$"
+NSN_MESSAGE: Final = "NSN must be exactly 13 digits."
+UIC_MESSAGE: Final = "UIC must be 6 upper-case letters or digits."
+
+
+def _whole_string(pattern: str) -> str:
+    return pattern.removesuffix("$") + r"\Z"
+
+
+NSN: Final = re.compile(_whole_string(NSN_PATTERN))
+UIC: Final = re.compile(_whole_string(UIC_PATTERN))
+NSN_VALIDATOR = RegexValidator(NSN.pattern, NSN_MESSAGE)
+UIC_VALIDATOR = RegexValidator(UIC.pattern, UIC_MESSAGE)
 UI_VALIDATOR = RegexValidator(r"^[A-Z]{2}\Z", "Unit of issue must be 2 upper-case letters.")
 # Blank is allowed by the field (blank=True), which skips validators: a pattern that also matched
 # "" made the schema's "a letter" and "blank" branches overlap, so an empty AAC broke its oneOf.
@@ -47,7 +65,7 @@ class Unit(models.Model):
         ordering = ["uic"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(uic__regex=r"^[A-Z0-9]{6}$"), name="unit_uic_format"
+                condition=models.Q(uic__regex=UIC_PATTERN), name="unit_uic_format"
             )
         ]
 
@@ -72,7 +90,7 @@ class Item(models.Model):
         ordering = ["nsn"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(nsn__regex=r"^[0-9]{13}$"), name="item_nsn_format"
+                condition=models.Q(nsn__regex=NSN_PATTERN), name="item_nsn_format"
             ),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="item_price_nonneg"),
         ]

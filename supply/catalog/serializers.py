@@ -7,8 +7,9 @@ from typing import Any
 from django.db import models, transaction
 from rest_framework import serializers
 
-from supply.api.fields import MoneyField, NsnField, StrictFieldsMixin, UicField
+from supply.api.fields import MoneyField, StrictFieldsMixin
 from supply.catalog import history
+from supply.catalog.fields import NsnField, UicField
 from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
 
 

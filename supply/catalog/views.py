@@ -5,11 +5,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
-from supply.api import idempotency
 from supply.api.permissions import HasRole
 from supply.catalog import filters, serializers
 from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
-from supply.roles import MANAGER
+from supply.idempotency import keys as idempotency
+from supply.identity.roles import MANAGER
 
 
 @extend_schema_view(create=extend_schema(parameters=[idempotency.HEADER_PARAMETER]))

@@ -33,8 +33,8 @@ from django.core.cache.backends.filebased import FileBasedCache
 from pki.certinfo import CertInfo
 from pki.files import atomic_write
 from supply.identity.models import CertificateIdentity
+from supply.identity.roles import roles_of
 from supply.identity.watch import WatchedFile
-from supply.roles import roles_of
 
 _GENERATION_FILE = "generation"
 _RACY_NS = 2_000_000_000  # well past filesystem timestamp granularity

@@ -24,7 +24,7 @@ from pki.certinfo import describe
 from supply.identity.dn import canonical_dn
 from supply.identity.errors import IdentityError
 from supply.identity.models import CertificateIdentity
-from supply.roles import ROLES
+from supply.identity.roles import ROLES
 
 _LABEL = re.compile(r"[^\w.@+-]+")
 

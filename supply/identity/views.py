@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pki.certinfo import CertInfo
-from supply.roles import roles_of
+from supply.identity.roles import roles_of
 
 
 class WhoAmISerializer(serializers.Serializer[None]):

@@ -1,27 +1,12 @@
-"""Django admin for stock, the ledger and stored idempotent responses. All are read-only here:
-stock changes only through the services (which write the ledger), ledger rows are never edited, and
-a stored response is what a retry must get back (expired ones are purged by
-`supply purge-idempotency-keys`)."""
+"""Django admin for stock and the ledger. Both are read-only here: stock changes only through the
+services (which write the ledger), and ledger rows are never edited."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from supply.inventory.models import IdempotencyRecord, LedgerEntry, Stock
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from supply.admin import ReadOnlyAdmin
+from supply.inventory.models import LedgerEntry, Stock
 
 
 @admin.register(Stock)
@@ -55,12 +40,4 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "customer_unit",
         "user",
     ]
-    date_hierarchy = "created_at"
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "key", "method", "path", "status_code"]
-    search_fields = ["key", "user__username", "path"]
-    list_select_related = ["user"]
     date_hierarchy = "created_at"

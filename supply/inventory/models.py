@@ -1,4 +1,4 @@
-"""Stock on hand, the append-only ledger that explains it, and stored idempotent responses.
+"""Stock on hand and the append-only ledger that explains it.
 
 Stock rows are changed only by `supply.inventory.services`; each change writes one ledger row in the
 same transaction, so on-hand always equals the ledger sum (`supply check-ledger` verifies it).
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from supply.catalog.models import Item, Location, Unit
@@ -140,27 +139,3 @@ class LedgerEntry(models.Model):
         if self.to_location_id is None:
             return None
         return Place(self.to_uic, self.to_code, self.to_kind)
-
-
-class IdempotencyRecord(models.Model):
-    """The stored response of a POST made with an Idempotency-Key, per user and key.
-
-    The unique constraint is what makes concurrent retries apply once: the second insert waits for
-    the first transaction and then fails, and the second request replays the first's response."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_user_key"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id}:{self.key} -> {self.status_code}"

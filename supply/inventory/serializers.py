@@ -9,7 +9,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from supply.api.fields import NsnField, StrictFieldsMixin, UicField, WholeNumberField
+from supply.api.fields import StrictFieldsMixin, WholeNumberField
+from supply.catalog.fields import NsnField, UicField
 from supply.catalog.models import Allowance, Location, Unit
 from supply.inventory import services
 from supply.inventory.models import LedgerEntry, Place, Stock

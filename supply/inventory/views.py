@@ -12,12 +12,12 @@ from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from supply.api import idempotency
 from supply.api.permissions import HasRole
 from supply.catalog.models import Allowance
+from supply.idempotency import keys as idempotency
+from supply.identity.roles import CLERK, ISSUER, MANAGER
 from supply.inventory import filters, serializers
 from supply.inventory.models import LedgerEntry, Stock
-from supply.roles import CLERK, ISSUER, MANAGER
 
 
 class StockViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
@@ -72,7 +72,7 @@ class OperationViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """POST only; honours Idempotency-Key (see supply.api.idempotency)."""
+    """POST only; honours Idempotency-Key (see supply.idempotency.keys)."""
 
     permission_classes = [HasRole]
     write_roles: tuple[str, ...] = ()

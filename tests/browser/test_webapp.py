@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from supply.inventory.demo import BINS, CUSTOMER_UNIT, DEMO_UNIT, RECEIVING
+from supply.inventory.demo_data import BINS, CUSTOMER_UNIT, DEMO_UNIT, RECEIVING
 from tests.browser.conftest import screenshot
 from tests.browser.stack import BIN, run
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml  # type: ignore[import-untyped]
 
-from supply.serving import gunicorn_argv
+from supply.serving.launch import gunicorn_argv
 from tests.docker.helpers import ROOT, tool
 
 TEMPLATE = ROOT / "cloud" / "tactical-edge.yaml"

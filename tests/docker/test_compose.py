@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from supply.serving import gunicorn_argv
+from supply.serving.launch import gunicorn_argv
 from tests.docker.helpers import DOCKER, tool
 
 COMPOSE = DOCKER / "compose.yaml"

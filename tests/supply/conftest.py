@@ -14,9 +14,9 @@ from rest_framework.test import APIClient
 
 from supply.catalog.models import Item, Location, Unit, UnitOfIssue
 from supply.catalog.reference import units_of_issue
+from supply.identity.roles import ROLES
 from supply.inventory import services
 from supply.inventory.models import LedgerEntry
-from supply.roles import ROLES
 
 _names = itertools.count()
 

@@ -13,7 +13,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from supply.inventory.models import IdempotencyRecord, LedgerEntry
+from supply.idempotency.models import IdempotencyRecord
+from supply.inventory.models import LedgerEntry
 
 
 @pytest.mark.django_db
@@ -154,12 +155,12 @@ def test_ledger_admin_is_read_only(site, make_user, rf):
         "catalog.UnitOfIssue",
         "inventory.Stock",
         "inventory.LedgerEntry",
-        "inventory.IdempotencyRecord",
+        "idempotency.IdempotencyRecord",
     } <= registered
     records = admin.site._registry[IdempotencyRecord]
     assert not records.has_change_permission(request) and not records.has_add_permission(request)
     for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label in {"catalog", "inventory"}:
+        if model._meta.app_label in {"catalog", "inventory", "idempotency"}:
             assert rendered_status(model_admin.changelist_view(request)) == 200, model
 
 

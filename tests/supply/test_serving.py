@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from supply.errors import ConfigurationError
-from supply.serving import default_workers, gunicorn_argv, parse_bind
+from supply.serving.launch import default_workers, gunicorn_argv, parse_bind
 from tests.harness.processes import free_port
 
 SUPPLY = str(Path(sys.executable).with_name("supply"))
@@ -58,12 +58,12 @@ def test_gunicorn_arguments():
     assert pairs["--workers"] == "3"
     assert pairs["--access-logfile"] == "-"
     assert int(pairs["--graceful-timeout"]) > 0
-    assert pairs["--config"] == "python:supply.gunicorn_conf"
+    assert pairs["--config"] == "python:supply.serving.gunicorn_conf"
 
 
 def test_worker_hook_freezes_what_the_worker_loaded():
     """The frozen objects are skipped by the collector, also at exit: an idle worker stops fast."""
-    from supply import gunicorn_conf
+    from supply.serving import gunicorn_conf
 
     gc.unfreeze()
     try:

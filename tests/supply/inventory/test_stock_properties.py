@@ -32,10 +32,10 @@ from rest_framework.test import APIClient
 
 from supply.catalog.models import Item, Location, Unit, UnitOfIssue
 from supply.errors import InsufficientStock, SupplyError
+from supply.identity.roles import CLERK, ISSUER, MANAGER, VIEWER
 from supply.inventory import services
 from supply.inventory.ledger import find_drift, ledger_sums
 from supply.inventory.models import LedgerEntry, Stock
-from supply.roles import CLERK, ISSUER, MANAGER, VIEWER
 from tests.supply.conftest import ensure_reference_data
 
 pytestmark = pytest.mark.django_db

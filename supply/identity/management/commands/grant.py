@@ -11,8 +11,8 @@ from supply.identity.management.commands._options import (
     add_certificate_options,
     binding_from_options,
 )
+from supply.identity.roles import ROLES
 from supply.identity.services import grant
-from supply.roles import ROLES
 
 
 class Command(SupplyCommand):

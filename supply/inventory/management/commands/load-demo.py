@@ -1,11 +1,11 @@
-"""`supply load-demo`: the demo catalog, units, locations and stock (see supply.inventory.demo)."""
+"""`supply load-demo`: the demo catalog, units, locations and stock (supply.inventory.demo_data)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from supply.commands import SupplyCommand
-from supply.inventory.demo import DEMO_UNIT, load_demo_stock
+from supply.inventory.demo_data import DEMO_UNIT, load_demo_stock
 
 
 class Command(SupplyCommand):

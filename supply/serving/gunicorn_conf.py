@@ -1,4 +1,4 @@
-"""gunicorn hooks of `supply serve`, loaded with `--config python:supply.gunicorn_conf`."""
+"""gunicorn hooks of `supply serve`, loaded with `--config python:supply.serving.gunicorn_conf`."""
 
 from __future__ import annotations
 

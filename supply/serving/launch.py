@@ -57,6 +57,6 @@ def gunicorn_argv(bind: str, workers: int | None = None) -> list[str]:
         # and unwritable in a read-only container. Nothing here uses it.
         "--no-control-socket",
         "--config",
-        "python:supply.gunicorn_conf",
+        "python:supply.serving.gunicorn_conf",
         "supply.wsgi:application",
     ]

@@ -30,7 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from supply.errors import IdempotencyKeyReused, SupplyError
-from supply.inventory.models import IdempotencyRecord
+from supply.idempotency.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"

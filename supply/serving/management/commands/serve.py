@@ -10,7 +10,7 @@ from django.core.management.base import CommandParser
 
 from supply.commands import SupplyCommand
 from supply.errors import ConfigurationError
-from supply.serving import gunicorn_argv, parse_bind
+from supply.serving.launch import gunicorn_argv, parse_bind
 
 
 class Command(SupplyCommand):

@@ -13,7 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from supply.catalog.models import Item
-from supply.inventory.models import IdempotencyRecord, LedgerEntry, Stock
+from supply.idempotency.models import IdempotencyRecord
+from supply.inventory.models import LedgerEntry, Stock
 
 BODY = {
     "unit": "W1AAAA",

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.conf import settings
 
-from supply.api.idempotency import purge_expired
 from supply.commands import SupplyCommand
+from supply.idempotency.keys import purge_expired
 
 
 class Command(SupplyCommand):

@@ -1,5 +1,5 @@
 """The four roles of the supply service. Each is a Django group made by a data migration
-(`catalog/migrations/0003_roles.py`); superusers do everything.
+(`identity/migrations/0002_roles.py`); superusers do everything.
 
     viewer   read everything
     clerk    read; receipts and stows
