@@ -98,7 +98,8 @@ class LedgerEntry(models.Model):
     counted = models.BigIntegerField(null=True, blank=True)
     document_number = models.CharField(max_length=40)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    subject_dn = models.CharField("certificate subject DN", max_length=1000, blank=True)
+    # Text like the identity mapping's: a DN from another CA has no length a column may assume.
+    subject_dn = models.TextField("certificate subject DN", blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = LedgerQuerySet.as_manager()

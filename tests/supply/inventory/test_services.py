@@ -283,3 +283,18 @@ def test_returned_ledger_rows_match_the_stored_rows(site):
     assert (entries[3].quantity, entries[3].counted) == (-1, 1)
     written = {f.column for f in LedgerEntry._meta.concrete_fields if not f.primary_key}
     assert written == set(services._ENTRY_COLUMNS)
+
+
+def test_a_long_certificate_dn_is_recorded_whole(site):
+    """A certificate of another CA may carry a DN of any length (was varchar(1000): a DataError on
+    PostgreSQL, while SQLite stored it)."""
+    dn = ",".join(f"OU=Unit {n:04d} of a long chain of command" for n in range(40))
+    assert len(dn) > 1000
+    entry = services.receipt(
+        actor=actor(site, dn),
+        item=site.item,
+        location=site.receiving,
+        quantity=1,
+        document_number="LONG-DN",
+    )
+    assert LedgerEntry.objects.get(pk=entry.pk).subject_dn == dn
