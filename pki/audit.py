@@ -43,7 +43,20 @@ from pki.index import Index
 GENESIS = "0" * 64  # the ``prev`` of entry #1
 HEAD_KEY = "audit_log_head"
 # The operations logged today; a new one only needs a name here and a ``record`` call.
-OPERATIONS = ("init-ca", "issue-server", "issue-user", "revoke", "crl", "backup", "restore")
+OPERATIONS = (
+    "init-ca",
+    "sign-ca",
+    "import-ca",
+    "import-crl",
+    "issue-server",
+    "issue-user",
+    "sign",
+    "renew",
+    "revoke",
+    "crl",
+    "backup",
+    "restore",
+)
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "seq": int,
     "time": str,

@@ -1,4 +1,8 @@
-"""The root CA: create it once in a PKI home, load it to sign, sign its CRL."""
+"""A home's CA: create the root once, load it (with the chain above it) to sign, sign its CRL.
+
+An issuing CA is made and imported by ``pki.fleet``; once imported it loads like a root, with
+``chain`` holding the CAs above it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from pki import audit, crl, keys, profiles
+from pki import audit, bundles, constraints, crl, keys, profiles
 from pki.certinfo import CertInfo, describe, load_pem
 from pki.errors import CAExistsError, InputError
 from pki.files import atomic_write, read_file
@@ -31,6 +35,7 @@ class LoadedCA:
 
     cert: x509.Certificate
     key: PrivateKey
+    chain: tuple[x509.Certificate, ...] = ()  # the CAs above this one, its issuer first
 
     def issuer(self) -> profiles.Issuer:
         ski = self.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
@@ -38,7 +43,16 @@ class LoadedCA:
 
     @property
     def pem(self) -> bytes:
-        return self.cert.public_bytes(Encoding.PEM)
+        """This CA's certificate and the chain above it: what follows a leaf in a full chain."""
+        return b"".join(c.public_bytes(Encoding.PEM) for c in (self.cert, *self.chain))
+
+    @property
+    def is_root(self) -> bool:
+        return not self.chain and self.cert.issuer == self.cert.subject
+
+    @property
+    def name_constraints(self) -> x509.NameConstraints | None:
+        return constraints.of(self.cert)
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class CreatedCA:
     crl_path: Path
 
 
-def _ca_name(name: str, org: str | None, country: str | None) -> x509.Name:
+def ca_name(name: str, org: str | None, country: str | None) -> x509.Name:
     if not name.strip():
         raise InputError("name: The CA needs a name.")
     attrs = []
@@ -83,7 +97,7 @@ def init_ca(
     h = as_home(home)
     kt = keys.key_type(key_type)
     lifetime = profiles.check_days("ca", days)
-    subject = _ca_name(name, org, country)
+    subject = ca_name(name, org, country)
     check_secret(passphrase, "CA passphrase", MIN_PKCS8_SECRET_LENGTH)
     with h.lock():
         refuse_existing(h)
@@ -114,11 +128,17 @@ def init_ca(
                 h, index, audit.Event("init-ca", (info.serial,), (info.subject_dn,), details)
             )
         atomic_write(h.ca_cert, ca.pem)
+        bundles.write(h)
     return CreatedCA(describe(cert), h.ca_cert, h.ca_key, h.crl)
 
 
 def refuse_existing(home: PkiHome) -> None:
     """CAExistsError when ``home`` has a CA certificate or a CA key: never overwrite either."""
+    if home.is_pending():
+        raise CAExistsError(
+            f"CA: This home has a pending issuing CA ({home.request}); import its certificate "
+            "with `pki import-ca`, or move ca/ away to start again."
+        )
     if home.has_ca():
         raise CAExistsError(f"CA: {home.ca_cert} exists already; refusing to overwrite it.")
     if home.ca_key.exists():
@@ -141,7 +161,7 @@ def load_ca(home: PkiHome | Path | str, passphrase: bytes) -> LoadedCA:
     key = load_encrypted_pem(read_file(h.ca_key, "CA key"), passphrase, "CA passphrase")
     if key.public_key() != cert.public_key():
         raise InputError(f"CA key: {h.ca_key} does not belong to {h.ca_cert}.")
-    return LoadedCA(cert, key)
+    return LoadedCA(cert, key, tuple(bundles.upper_chain(h)))
 
 
 def write_crl(
@@ -153,6 +173,7 @@ def write_crl(
     ca = load_ca(h, passphrase)
     with h.lock(), h.index() as index, index.write():
         info = crl.publish(h, ca.issuer(), index, days=days)
+        bundles.write(h)
         details = {
             "number": info.number,
             "revoked": info.revoked,

@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from pki import audit
+from pki import audit, bundles
 from pki.errors import CertificateError, InputError
 from pki.files import atomic_write
 from pki.home import PkiHome, as_home
@@ -138,10 +138,21 @@ class CrlStatus:
     next_update: dt.datetime
     expired: bool
     expiring: bool  # within WARN_WITHIN of nextUpdate
+    issuer_dn: str | None = None  # set for an imported CRL (the root's, a peer's)
 
     def warning(self) -> str | None:
         """A loud one-line warning for the terminal, or None when the CRL is fresh."""
         when = self.next_update.strftime("%Y-%m-%d %H:%M UTC")
+        if self.issuer_dn is not None:
+            verb = "expired" if self.expired else "expires"
+            now = "now rejects" if self.expired else "then rejects"
+            if self.expired or self.expiring:
+                return (
+                    f"WARNING: the CRL of {self.issuer_dn} {verb} at {when}; nginx {now} EVERY "
+                    "client certificate. Carry a fresh one from its CA's host, run "
+                    "`pki import-crl FILE` and reload nginx."
+                )
+            return None
         if self.expired:
             return (
                 f"WARNING: the CRL expired at {when}; nginx now rejects EVERY client "
@@ -166,8 +177,28 @@ def crl_status(home: PkiHome | Path | str, now: dt.datetime | None = None) -> Cr
         crl = x509.load_pem_x509_crl(data)
     except ValueError:
         raise CertificateError(f"CRL: {h.crl} is not a PEM CRL; run `pki crl`.") from None
+    return _status(crl, now, None)
+
+
+def _status(
+    crl: x509.CertificateRevocationList, now: dt.datetime | None, issuer_dn: str | None
+) -> CrlStatus | None:
     next_update = crl.next_update_utc
     if next_update is None:  # RFC 5280 5.1.2.5: conforming issuers always set it
         return None
     moment = now or dt.datetime.now(dt.UTC)
-    return CrlStatus(next_update, next_update <= moment, next_update - moment <= WARN_WITHIN)
+    expiring = next_update - moment <= WARN_WITHIN
+    return CrlStatus(next_update, next_update <= moment, expiring, issuer_dn)
+
+
+def imported_statuses(
+    home: PkiHome | Path | str, now: dt.datetime | None = None
+) -> list[CrlStatus]:
+    """Freshness of every imported CRL (``ca/crls/``: the root's, peers')."""
+    out = []
+    for path in bundles.imported_crls(as_home(home)):
+        crl = x509.load_pem_x509_crl(path.read_bytes())
+        status = _status(crl, now, crl.issuer.rfc4514_string())
+        if status is not None:
+            out.append(status)
+    return out

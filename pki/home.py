@@ -1,8 +1,10 @@
 """The PKI home on disk: its layout, a process lock, and the way into its index.
 
-Layout (docs/CONTRACTS.md): ``ca/cert.pem``, ``ca/key.pem`` (encrypted), ``ca/crl.pem``,
-``index.sqlite3``, ``log.jsonl`` (the audit log), ``issued/<SERIAL>.pem``, ``servers/<NAME>/``,
-``users/``, ``proxy-secret``.
+Layout (docs/CONTRACTS.md): ``ca/cert.pem``, ``ca/key.pem`` (encrypted), ``ca/crl.pem``; for an
+issuing CA ``ca/request.pem`` (while pending) and ``ca/chain.pem`` (the CAs above it); CAs and
+CRLs of the fleet in ``ca/peers/`` and ``ca/crls/``; the bundles nginx and the service read,
+``ca/trust.pem`` and ``ca/crls.pem``; ``index.sqlite3``, ``log.jsonl`` (the audit log),
+``issued/<SERIAL>.pem``, ``servers/<NAME>/``, ``users/``, ``proxy-secret``.
 Directories are 0700 and every file is written 0600 (certificates too: the home is private; copies
 that must be world-readable are made by whoever deploys them).
 
@@ -61,6 +63,36 @@ class PkiHome:
         return self.ca_dir / "crl.pem"
 
     @property
+    def request(self) -> Path:
+        """The pending issuing CA's CSR (present only until ``pki import-ca``)."""
+        return self.ca_dir / "request.pem"
+
+    @property
+    def chain(self) -> Path:
+        """The CA certificates above this home's CA, its issuer first (absent in a root home)."""
+        return self.ca_dir / "chain.pem"
+
+    @property
+    def peers_dir(self) -> Path:
+        """Other issuing CAs of the fleet whose users may log in here."""
+        return self.ca_dir / "peers"
+
+    @property
+    def crls_dir(self) -> Path:
+        """CRLs of the CAs above this one and of its peers, by the CA's key identifier."""
+        return self.ca_dir / "crls"
+
+    @property
+    def trust_bundle(self) -> Path:
+        """Every CA a client certificate may chain through: nginx's and the service's trust."""
+        return self.ca_dir / "trust.pem"
+
+    @property
+    def crl_bundle(self) -> Path:
+        """This CA's CRL and every imported one: nginx's ``ssl_crl`` and the service's."""
+        return self.ca_dir / "crls.pem"
+
+    @property
     def index_path(self) -> Path:
         return self.root / "index.sqlite3"
 
@@ -92,7 +124,15 @@ class PkiHome:
     def has_ca(self) -> bool:
         return self.ca_cert.exists()
 
+    def is_pending(self) -> bool:
+        return self.request.exists() and not self.ca_cert.exists()
+
     def require_ca(self) -> None:
+        if self.is_pending():
+            raise NoCAError(
+                "CA: This home's issuing CA is pending; import its certificate with "
+                "`pki import-ca CERT --root ROOT`."
+            )
         if not self.ca_cert.exists():
             raise NoCAError(f"CA: No CA in {self.root}; create one with `pki init-ca`.")
 

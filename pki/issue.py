@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from pki import audit, keys, names, p12, profiles
+from pki import audit, constraints, keys, names, p12, profiles
 from pki.ca import LoadedCA, load_ca
 from pki.certinfo import CertInfo, describe, serial_hex
 from pki.errors import InputError, PkiError
@@ -54,19 +54,21 @@ def _check_lifetime(ca: LoadedCA, not_after: dt.datetime) -> None:
         )
 
 
-def _sign_and_record(
+def sign_and_record(
     h: PkiHome,
     ca: LoadedCA,
     *,
     profile: profiles.Profile,
     subject: x509.Name,
-    key: keys.PrivateKey,
+    public_key: keys.PublicKey,
     sans: Sequence[x509.GeneralName],
     days: int,
     name: str,
     artifacts: Callable[[x509.Certificate], list[_Artifact]],
     supersedes: Callable[[Index], Sequence[str]] | None = None,
     written: Callable[[x509.Certificate], None] | None = None,
+    name_constraints: x509.NameConstraints | None = None,
+    event: str | None = None,
 ) -> tuple[x509.Certificate, IndexRow, tuple[str, ...]]:
     """Sign with a fresh random serial, then, under the index's write lock, check the serial is
     unused, write the certificate and its artifacts, and insert the index row.
@@ -79,21 +81,26 @@ def _sign_and_record(
     replaced, a server's, stay replaced).
 
     The slow work (signing, .p12 encryption) happens before the lock; a serial collision (odds
-    2^-159 per pair) just repeats it.
+    2^-159 per pair) just repeats it. A leaf must fit the CA's own name constraints;
+    ``name_constraints`` is what a signed CA certificate carries.
     """
+    if not profile.is_ca:
+        common = subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        constraints.check(ca.name_constraints, sans, str(common[0].value) if common else "")
     not_before, not_after = profiles.validity(days)
     _check_lifetime(ca, not_after)
     for _ in range(_SERIAL_ATTEMPTS):
         cert = profiles.build(
             profile,
             subject=subject,
-            public_key=key.public_key(),
+            public_key=public_key,
             issuer=ca.issuer(),
             # 159 random bits, positive, within RFC 5280 4.1.2.2's 20 octets.
             serial=x509.random_serial_number(),
             not_before=not_before,
             not_after=not_after,
             sans=sans,
+            name_constraints=name_constraints,
         )
         files = artifacts(cert)
         serial = serial_hex(cert.serial_number)
@@ -116,15 +123,17 @@ def _sign_and_record(
                     written(cert)
                 info = describe(cert)
                 row = IndexRow.of(
-                    info, kind=profile.kind, name=name, key_type=keys.key_type_of(key)
+                    info, kind=profile.kind, name=name, key_type=keys.key_type_of(public_key)
                 )
                 db.insert(row)
                 now = dt.datetime.now(dt.UTC).replace(microsecond=0)
                 for old in replaced:
                     db.mark_revoked(old, now, "superseded")
                 details = {"superseded": list(replaced)} if replaced else {}
-                event = audit.Event(f"issue-{profile.kind}", (serial,), (info.subject_dn,), details)
-                audit.record(h, db, event)  # last: it commits with the row
+                entry = audit.Event(
+                    event or f"issue-{profile.kind}", (serial,), (info.subject_dn,), details
+                )
+                audit.record(h, db, entry)  # last: it commits with the row
             except BaseException:
                 for path in created:
                     with contextlib.suppress(OSError):
@@ -182,12 +191,12 @@ def issue_server(
             (d / "fullchain.pem", pem + ca.pem, False),
         ]
 
-    cert, _, replaced = _sign_and_record(
+    cert, _, replaced = sign_and_record(
         h,
         ca,
         profile=profiles.SERVER,
         subject=subject,
-        key=key,
+        public_key=key.public_key(),
         sans=san_list,
         days=lifetime,
         name=canonical,
@@ -301,19 +310,19 @@ def _issue_user(
         data = p12.export(
             key=key,
             cert=cert,
-            chain=[ca.cert],
+            chain=[ca.cert, *ca.chain],
             friendly_name=r.full_name,
             password=r.password,
             legacy=r.legacy,
         )
         return [(paths["p12"], data, True)]
 
-    cert, _, _ = _sign_and_record(
+    cert, _, _ = sign_and_record(
         h,
         ca,
         profile=profiles.USER_WITH_EMAIL if r.email else profiles.USER,
         subject=subject,
-        key=key,
+        public_key=key.public_key(),
         sans=sans,
         days=lifetime,
         name=r.full_name,

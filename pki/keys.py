@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pki.errors import InputError, PassphraseError
+from pki.errors import CertificateError, InputError, PassphraseError
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -61,6 +61,17 @@ def key_type_of(key: PrivateKey | PublicKey) -> str:
     if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
         return f"ec-p{key.curve.key_size}"
     return f"rsa-{key.key_size}"
+
+
+def supported_key_type(key: object) -> str:
+    """The key type of a public key from outside (a CSR), if it is one this CA signs."""
+    if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        name = key_type_of(key)
+        if name in KEY_TYPES:
+            return name
+    else:
+        name = type(key).__name__.removeprefix("_")
+    raise CertificateError(f"key: A {name} key is not accepted; use {', '.join(KEY_TYPES)}.")
 
 
 def signature_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384:

@@ -1,7 +1,10 @@
 """Certificate profiles (RFC 5280 section 4.2) as data, applied by one builder.
 
-- CA: basicConstraints critical CA:TRUE with pathLen 0 (this root signs only leaves), keyUsage
-  critical keyCertSign + cRLSign (4.2.1.3), SKI (4.2.1.2, MUST for CAs); AKI equal to its SKI.
+- root CA: basicConstraints critical CA:TRUE with pathLen 1 (4.2.1.9: it signs issuing CAs, which
+  sign only leaves; it may also sign leaves itself, for a single box), keyUsage critical
+  keyCertSign + cRLSign (4.2.1.3), SKI (4.2.1.2, MUST for CAs); AKI equal to its SKI.
+- issuing CA: the same with pathLen 0 and, unless the root's operator says otherwise, a critical
+  nameConstraints extension (4.2.1.10: MUST be critical) limiting the names it may certify.
 - server / user: basicConstraints critical CA:FALSE, keyUsage critical digitalSignature (plus
   keyEncipherment for RSA keys, which TLS 1.2 RSA key exchange still uses), EKU serverAuth or
   clientAuth (plus emailProtection when the user has an email), SKI, AKI (4.2.1.1, MUST for
@@ -32,9 +35,11 @@ class Profile:
     kind: str
     is_ca: bool
     ekus: tuple[x509.ObjectIdentifier, ...] = ()
+    path_length: int | None = None  # for CAs: how many CAs may follow below
 
 
-CA = Profile("ca", is_ca=True)
+CA = Profile("ca", is_ca=True, path_length=1)
+ISSUING_CA = Profile("ca", is_ca=True, path_length=0)
 SERVER = Profile("server", is_ca=False, ekus=(ExtendedKeyUsageOID.SERVER_AUTH,))
 USER = Profile("user", is_ca=False, ekus=(ExtendedKeyUsageOID.CLIENT_AUTH,))
 USER_WITH_EMAIL = Profile(
@@ -83,6 +88,7 @@ def build(
     not_after: dt.datetime,
     sans: Sequence[x509.GeneralName] = (),
     self_key: PrivateKey | None = None,
+    name_constraints: x509.NameConstraints | None = None,
 ) -> x509.Certificate:
     """Build and sign one certificate. ``issuer=None`` means self-signed with ``self_key``."""
     ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
@@ -99,7 +105,7 @@ def build(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(
-            x509.BasicConstraints(ca=profile.is_ca, path_length=0 if profile.is_ca else None),
+            x509.BasicConstraints(ca=profile.is_ca, path_length=profile.path_length),
             critical=True,
         )
         .add_extension(_key_usage(profile, public_key), critical=True)
@@ -109,6 +115,8 @@ def build(
             critical=False,
         )
     )
+    if name_constraints is not None:
+        builder = builder.add_extension(name_constraints, critical=True)
     if profile.ekus:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(profile.ekus)), critical=False)
     if sans:
@@ -120,12 +128,15 @@ def build(
 # Limits on --days. Apple refuses TLS server certificates valid for more than 825 days even under
 # a private root (support.apple.com/HT210176); 397 days is the CA/Browser Forum limit for public
 # roots and the default here, so a server certificate is accepted everywhere without a warning.
-DEFAULT_DAYS = {"ca": 3650, "server": 397, "user": 365}
-MAX_DAYS = {"ca": 36500, "server": 825, "user": 3650}
+DEFAULT_DAYS = {"ca": 3650, "issuing-ca": 1825, "server": 397, "user": 365}
+MAX_DAYS = {"ca": 36500, "issuing-ca": 36500, "server": 825, "user": 3650}
 
 
 def check_days(kind: str, days: int | None) -> int:
     value = DEFAULT_DAYS[kind] if days is None else days
     if not 1 <= value <= MAX_DAYS[kind]:
-        raise InputError(f"days: {kind} certificates last 1 to {MAX_DAYS[kind]} days, not {value}.")
+        raise InputError(
+            f"days: {kind.replace('-', ' ')} certificates last 1 to {MAX_DAYS[kind]} days, "
+            f"not {value}."
+        )
     return value

@@ -10,8 +10,10 @@ Environment:
                            the server certificates in $PKI_HOME/servers/ (supply/identity/hosts.py)
     SUPPLY_TRUSTED_ORIGINS comma-separated origins (https://host:port) allowed for unsafe requests
     PKI_HOME               where the trusted CA, CRL and proxy secret are found
-    SUPPLY_TRUSTED_CA      PEM file of trusted CA certificates (default $PKI_HOME/ca/cert.pem)
-    SUPPLY_CRL             CRL file (default $PKI_HOME/ca/crl.pem)
+    SUPPLY_TRUSTED_CA      PEM file of trusted CA certificates: the fleet root and the CAs below
+                           it (default $PKI_HOME/ca/trust.pem; ca/cert.pem in a home made before it)
+    SUPPLY_CRL             PEM file of CRLs, one for every CA (default $PKI_HOME/ca/crls.pem;
+                           ca/crl.pem in a home made before it)
     SUPPLY_PROXY_SECRET_FILE  default $PKI_HOME/proxy-secret
     SUPPLY_IDENTITY_CACHE_SECONDS  how long a certificate -> user lookup may be cached (300)
     SUPPLY_IDEMPOTENCY_DAYS   how long an Idempotency-Key response is kept (default 7)
@@ -28,7 +30,7 @@ from pathlib import Path
 import dj_database_url
 
 from pki.files import atomic_write
-from pki.home import default_home
+from pki.home import PkiHome, default_home
 from pki.secrets import secret_from_env
 from supply.identity.hosts import server_host_names
 
@@ -70,8 +72,18 @@ ALLOWED_HOSTS = [
 ]
 CSRF_TRUSTED_ORIGINS = _env_list("SUPPLY_TRUSTED_ORIGINS")
 
-SUPPLY_TRUSTED_CA = Path(os.environ.get("SUPPLY_TRUSTED_CA") or PKI_HOME / "ca" / "cert.pem")
-SUPPLY_CRL = Path(os.environ.get("SUPPLY_CRL") or PKI_HOME / "ca" / "crl.pem")
+
+def _bundle(bundle: Path, single: Path) -> Path:
+    # A home made before the bundles existed has only its root's files; `pki crl` or
+    # `pki nginx-config` writes the bundles, which hold the same for such a home.
+    return bundle if bundle.exists() or not single.exists() else single
+
+
+_PKI = PkiHome(PKI_HOME)
+SUPPLY_TRUSTED_CA = Path(
+    os.environ.get("SUPPLY_TRUSTED_CA") or _bundle(_PKI.trust_bundle, _PKI.ca_cert)
+)
+SUPPLY_CRL = Path(os.environ.get("SUPPLY_CRL") or _bundle(_PKI.crl_bundle, _PKI.crl))
 SUPPLY_PROXY_SECRET_FILE = Path(
     os.environ.get("SUPPLY_PROXY_SECRET_FILE") or PKI_HOME / "proxy-secret"
 )

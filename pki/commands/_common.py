@@ -85,9 +85,11 @@ def warn(message: str) -> None:
 
 
 def warn_about_crl(h: PkiHome) -> None:
-    from pki.crl import crl_status
+    """Warn about this home's CRL and every imported one that is expired or expiring."""
+    from pki.crl import crl_status, imported_statuses
 
-    status = crl_status(h)
-    message = status.warning() if status else None
-    if message:
-        warn(message)
+    own = crl_status(h)
+    for status in [*([own] if own else []), *imported_statuses(h)]:
+        message = status.warning()
+        if message:
+            warn(message)

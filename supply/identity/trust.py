@@ -3,16 +3,21 @@
 nginx verifies the chain at the handshake, but the service re-checks the certificate bytes it is
 given (defence in depth; DESIGN.md "Identity"):
 
-- signed by one of the trusted CA certificates (RFC 5280 section 6.1.3 (a)(1), one level: the
-  trusted file holds the issuing CAs themselves);
 - a leaf: basicConstraints CA:FALSE or absent (RFC 5280 section 4.2.1.9) — nginx accepts CA:TRUE;
 - extendedKeyUsage contains id-kp-clientAuth (RFC 5280 section 4.2.1.12) — nginx accepts no EKU;
-- now within notBefore..notAfter (RFC 5280 section 4.1.2.5);
-- not on its CA's CRL (RFC 5280 section 5). nginx reads the CRL only at reload and resumed TLS
-  sessions skip it, so this check is what makes a revocation reach every request.
+- a path to a trusted root through the CAs of the trust file (a fleet root and its issuing CAs):
+  signatures, validity, basicConstraints and pathLen, keyUsage and the name constraints of every
+  CA (RFC 5280 section 6.1), by ``cryptography``'s X.509 verification API. Its web PKI profile
+  wants a SAN in every leaf; a person's certificate may have none, so the leaf policy allows that;
+- a leaf's CN that reads as a host name fits its CA's DNS constraints when it has no DNS SAN,
+  as OpenSSL (and so nginx) requires, which ``cryptography`` does not check;
+- now within notBefore..notAfter of the leaf and of each CA above it (RFC 5280 4.1.2.5);
+- neither the leaf nor any CA above it is on its issuer's CRL (RFC 5280 section 6.3), and each
+  of those CRLs is present and current. nginx reads CRLs only at reload and resumed TLS sessions
+  skip them, so this check is what makes a revocation reach every request.
 
-Signature checks are cached by the certificate bytes for the current CA file; validity and the
-CRL are checked on every request (a clock comparison and a set lookup).
+Path building is cached by the certificate bytes for the current trust file; validity and the
+CRLs are checked on every request (clock comparisons and set lookups).
 """
 
 from __future__ import annotations
@@ -25,14 +30,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
 
+from pki import constraints
 from pki.certinfo import CertInfo, describe
+from pki.errors import InputError
 from supply.identity.errors import LoginFailure
 from supply.identity.watch import WatchedFile
 
 _PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.S)
 _CACHE_SIZE = 4096
+# A person's certificate may carry no SAN (no email); everything else stays the web PKI profile.
+_LEAF_POLICY = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+    x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +60,36 @@ class _Revocations:
     next_update: dt.datetime | None
 
 
-def _parse_cas(data: bytes) -> tuple[x509.Certificate, ...]:
+@dataclass(frozen=True, slots=True)
+class _Trust:
+    """The trust file split into roots (self-signed) and the CAs below them."""
+
+    roots: tuple[x509.Certificate, ...]
+    intermediates: tuple[x509.Certificate, ...]
+
+    @property
+    def all(self) -> tuple[x509.Certificate, ...]:
+        return (*self.roots, *self.intermediates)
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """What a verified chain leaves for the per-request checks."""
+
+    info: CertInfo
+    # (issuer, serial, subject DN) of the leaf and of each CA below the root, leaf first.
+    links: tuple[tuple[x509.Name, int, str], ...]
+    ca_not_after: dt.datetime | None  # the earliest expiry of the CAs above the leaf
+
+
+def _parse_cas(data: bytes) -> _Trust:
     cas = tuple(x509.load_pem_x509_certificates(data))
     if not cas:
         raise ValueError("no certificate in the trusted CA file")
-    return cas
+    roots = tuple(c for c in cas if c.issuer == c.subject)
+    if not roots:
+        raise ValueError("no self-signed root in the trusted CA file")
+    return _Trust(roots, tuple(c for c in cas if c.issuer != c.subject))
 
 
 def _parse_crls(data: bytes) -> tuple[x509.CertificateRevocationList, ...]:
@@ -61,6 +103,13 @@ def _rejected(info: CertInfo | None, why: str) -> LoginFailure:
     return LoginFailure("rejected", f"certificate: {why}", info)
 
 
+def _why(exc: VerificationError) -> str:
+    text = str(exc)
+    if "name constraint" in text:
+        return "Outside the name constraints of its CA."
+    return "Not issued by a trusted CA."
+
+
 class TrustStore:
     """The trusted CAs and their CRLs, from files that are re-read when they change."""
 
@@ -69,64 +118,40 @@ class TrustStore:
         self._crls = WatchedFile(crl_file, _parse_crls)
         self._crl_version: object = None
         self._revocations: dict[x509.Name, _Revocations] = {}
-        self._verified: OrderedDict[tuple[str, object], tuple[CertInfo, x509.Name]] = OrderedDict()
+        self._verified: OrderedDict[tuple[str, object], _Path] = OrderedDict()
         self._lock = threading.Lock()
 
-    def verify(self, pem: str, cert: x509.Certificate | None = None) -> CertInfo:
+    def verify(self, pem: str) -> CertInfo:
         """The facts of the certificate in ``pem`` if acceptable now; else raise LoginFailure."""
         try:
-            cas = self._cas.get()
+            trust = self._cas.get()
         except (OSError, ValueError) as exc:
             raise _rejected(None, f"The trusted CA file cannot be read ({exc}).") from exc
         key = (pem, self._cas.version)
-        hit = self._verified.get(key)
-        if hit is None:
-            hit = self._verify_signature(pem, cert, cas)
+        path = self._verified.get(key)
+        if path is None:
+            path = _build_path(pem, trust)
             with self._lock:
-                self._verified[key] = hit
+                self._verified[key] = path
                 while len(self._verified) > _CACHE_SIZE:
                     self._verified.popitem(last=False)
-        info, ca_subject = hit
-        self._check_time(info)
-        self._check_revocation(info, ca_subject, cas)
-        return info
-
-    def _verify_signature(
-        self, pem: str, cert: x509.Certificate | None, cas: tuple[x509.Certificate, ...]
-    ) -> tuple[CertInfo, x509.Name]:
-        if cert is None:
-            try:
-                cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-            except (ValueError, UnicodeEncodeError) as exc:
-                raise _rejected(None, "Not a PEM certificate.") from exc
-        info = describe(cert)
-        for ca in cas:
-            if ca.subject != cert.issuer:
-                continue
-            try:
-                cert.verify_directly_issued_by(ca)
-            except (ValueError, TypeError, InvalidSignature):
-                continue
-            break
-        else:
-            raise _rejected(info, "Not issued by a trusted CA.")
-        if info.is_ca:
-            raise _rejected(info, "A CA certificate cannot log in (basicConstraints CA:TRUE).")
-        if not info.client_auth:
-            raise _rejected(info, "Not made for client authentication (no clientAuth EKU).")
-        return info, ca.subject
+        self._check_time(path)
+        self._check_revocation(path, trust)
+        return path.info
 
     @staticmethod
-    def _check_time(info: CertInfo) -> None:
+    def _check_time(path: _Path) -> None:
+        info = path.info
         now = dt.datetime.now(dt.UTC)
         if now < info.not_before:
             raise _rejected(info, f"Not valid before {info.not_before:%Y-%m-%d %H:%M} UTC.")
         if now > info.not_after:
             raise _rejected(info, f"Expired on {info.not_after:%Y-%m-%d %H:%M} UTC.")
+        if path.ca_not_after is not None and now > path.ca_not_after:
+            raise _rejected(info, f"Its CA expired on {path.ca_not_after:%Y-%m-%d %H:%M} UTC.")
 
-    def _check_revocation(
-        self, info: CertInfo, ca_subject: x509.Name, cas: tuple[x509.Certificate, ...]
-    ) -> None:
+    def _check_revocation(self, path: _Path, trust: _Trust) -> None:
+        info = path.info
         try:
             crls = self._crls.get()
         except (OSError, ValueError) as exc:
@@ -135,15 +160,62 @@ class TrustStore:
         version = (self._crls.version, self._cas.version)
         if version != self._crl_version:
             with self._lock:
-                self._revocations = _index_crls(crls, cas)
+                self._revocations = _index_crls(crls, trust.all)
                 self._crl_version = version
-        revocations = self._revocations.get(ca_subject)
-        if revocations is None:
-            raise _rejected(info, "No valid CRL from its CA.")
-        if revocations.next_update and revocations.next_update < dt.datetime.now(dt.UTC):
-            raise _rejected(info, "The CRL of its CA has expired; run `pki crl`.")
-        if int(info.serial, 16) in revocations.serials:
-            raise _rejected(info, "Revoked.")
+        now = dt.datetime.now(dt.UTC)
+        for depth, (issuer, serial, subject_dn) in enumerate(path.links):
+            whose = "its CA" if depth == 0 else f"the CA above {subject_dn}"
+            revocations = self._revocations.get(issuer)
+            if revocations is None:
+                raise _rejected(info, f"No valid CRL from {whose}.")
+            if revocations.next_update and revocations.next_update < now:
+                raise _rejected(info, f"The CRL of {whose} has expired; run `pki crl`.")
+            if serial in revocations.serials:
+                why = "Revoked." if depth == 0 else f"Its CA {subject_dn} is revoked."
+                raise _rejected(info, why)
+
+
+def _build_path(pem: str, trust: _Trust) -> _Path:
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise _rejected(None, "Not a PEM certificate.") from exc
+    info = describe(cert)
+    if info.is_ca:
+        raise _rejected(info, "A CA certificate cannot log in (basicConstraints CA:TRUE).")
+    if not info.client_auth:
+        raise _rejected(info, "Not made for client authentication (no clientAuth EKU).")
+    # The path is judged at a moment within the leaf's own validity, so an expired or not yet
+    # valid leaf is refused by _check_time with its dates rather than as "not trusted".
+    moment = min(max(dt.datetime.now(dt.UTC), info.not_before), info.not_after)
+    verifier = (
+        PolicyBuilder()
+        .store(Store(list(trust.roots)))
+        .time(moment)
+        .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=_LEAF_POLICY)
+        .build_client_verifier()
+    )
+    try:
+        chain = verifier.verify(cert, list(trust.intermediates)).chain
+    except VerificationError as exc:
+        raise _rejected(info, _why(exc)) from exc
+    _check_common_name(info, cert, chain[1])
+    links = tuple((c.issuer, c.serial_number, c.subject.rfc4514_string()) for c in chain[:-1])
+    cas = chain[1:]
+    ca_not_after = min((c.not_valid_after_utc for c in cas), default=None)
+    return _Path(info, links, ca_not_after)
+
+
+def _check_common_name(info: CertInfo, cert: x509.Certificate, issuer: x509.Certificate) -> None:
+    try:
+        sans = list(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        sans = []
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    try:
+        constraints.check(constraints.of(issuer), sans, str(names[0].value) if names else "")
+    except InputError as exc:
+        raise _rejected(info, "Outside the name constraints of its CA.") from exc
 
 
 def _index_crls(

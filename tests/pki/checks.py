@@ -8,21 +8,26 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from typer.testing import Result
 
 
-def assert_is_ca(cert: x509.Certificate) -> None:
+def assert_is_ca(
+    cert: x509.Certificate, issuer: x509.Certificate | None = None, *, path_length: int = 1
+) -> None:
+    """The CA profile: a self-signed root (pathLen 1), or with ``issuer`` an issuing CA (0)."""
+    issuer = issuer or cert
     ext = cert.extensions
     bc = ext.get_extension_for_class(x509.BasicConstraints)
-    assert bc.critical and bc.value.ca is True and bc.value.path_length == 0
+    assert bc.critical and bc.value.ca is True and bc.value.path_length == path_length
     ku = ext.get_extension_for_class(x509.KeyUsage)
     assert ku.critical and ku.value.key_cert_sign and ku.value.crl_sign
     assert not ku.value.digital_signature
     ski = ext.get_extension_for_class(x509.SubjectKeyIdentifier).value
     assert ski == x509.SubjectKeyIdentifier.from_public_key(cert.public_key())
     aki = ext.get_extension_for_class(x509.AuthorityKeyIdentifier).value
-    assert aki.key_identifier == ski.digest
-    assert cert.issuer == cert.subject
+    issuer_ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert aki.key_identifier == issuer_ski.digest
+    assert cert.issuer == issuer.subject
     assert cert.signature_hash_algorithm is not None
     assert cert.signature_hash_algorithm.name in ("sha256", "sha384")
-    cert.verify_directly_issued_by(cert)
+    cert.verify_directly_issued_by(issuer)
 
 
 def assert_is_leaf(

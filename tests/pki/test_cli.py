@@ -310,6 +310,9 @@ def test_help_lists_every_command_and_loads_lazy_ones(clean_env: None) -> None:
     names = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
     assert names == [
         "init-ca",
+        "sign-ca",
+        "import-ca",
+        "import-crl",
         "issue-server",
         "issue-user",
         "list",
