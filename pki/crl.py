@@ -77,7 +77,7 @@ def revoke(home: PkiHome | Path | str, ident: str, reason: str) -> IndexRow:
     h = as_home(home)
     name = reason_name(reason)
     row = find(h, ident)
-    if row.kind == "ca":
+    if row.kind == "ca" and row.serial == _own_serial(h):
         raise InputError("ID: The CA cannot revoke itself; retire the whole PKI home instead.")
     at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with h.index() as index, index.write():
@@ -94,6 +94,14 @@ def revoke(home: PkiHome | Path | str, ident: str, reason: str) -> IndexRow:
         event = audit.Event("revoke", (row.serial,), (row.subject_dn,), {"reason": name})
         audit.record(h, index, event)
         return revoked
+
+
+def _own_serial(h: PkiHome) -> str | None:
+    try:
+        cert = x509.load_pem_x509_certificate(h.ca_cert.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return format(cert.serial_number, "X")
 
 
 def publish(h: PkiHome, issuer: Issuer, index: Index, *, days: int | None) -> CrlInfo:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import jinja2
 
-from pki import addresses
-from pki.errors import InputError, NoCAError, NotFoundError
+from pki import addresses, bundles
+from pki.errors import InputError, NotFoundError
 from pki.files import atomic_write
 from pki.home import PkiHome
 
@@ -180,11 +180,18 @@ def edge_config(
     templates: Path = DEFAULT_TEMPLATES,
 ) -> EdgeConfig:
     """Collect and check the PKI home's files for a server named ``server_name``."""
-    ca_cert, crl = home.ca_cert, home.crl
-    if not ca_cert.is_file():
-        raise NoCAError(f"CA: No CA in {home.root}; run `pki init-ca` first.")
-    if not crl.is_file():
+    home.require_ca()
+    if not home.crl.is_file():
         raise NotFoundError(f"CRL: No CRL in {home.root}; run `pki crl` first.")
+    missing = bundles.missing_crls(home)
+    if missing:
+        raise NotFoundError(
+            f"CRL: No CRL of {missing[0].subject.rfc4514_string()} in this home, and nginx "
+            "refuses every client without one; carry it from its CA's host and run "
+            "`pki import-crl FILE`."
+        )
+    bundles.write(home)  # a home made before the bundles gets them here
+    ca_cert, crl = home.trust_bundle, home.crl_bundle
     server_dir = home.server_dir(server_name)
     fullchain, key = server_dir / "fullchain.pem", server_dir / "key.pem"
     if not (fullchain.is_file() and key.is_file()):
@@ -213,6 +220,7 @@ def edge_config(
         user=user,
         resolver=parse_resolver(resolver) if resolver is not None else None,
         templates=templates,
+        verify_depth=max(1, len(bundles.upper_chain(home))),
     )
 
 

@@ -141,14 +141,10 @@ class TrustStore:
 
     @staticmethod
     def _check_time(path: _Path) -> None:
-        info = path.info
         now = dt.datetime.now(dt.UTC)
-        if now < info.not_before:
-            raise _rejected(info, f"Not valid before {info.not_before:%Y-%m-%d %H:%M} UTC.")
-        if now > info.not_after:
-            raise _rejected(info, f"Expired on {info.not_after:%Y-%m-%d %H:%M} UTC.")
+        _check_leaf_time(path.info, now)
         if path.ca_not_after is not None and now > path.ca_not_after:
-            raise _rejected(info, f"Its CA expired on {path.ca_not_after:%Y-%m-%d %H:%M} UTC.")
+            raise _rejected(path.info, f"Its CA expired on {path.ca_not_after:%Y-%m-%d %H:%M} UTC.")
 
     def _check_revocation(self, path: _Path, trust: _Trust) -> None:
         info = path.info
@@ -175,6 +171,13 @@ class TrustStore:
                 raise _rejected(info, why)
 
 
+def _check_leaf_time(info: CertInfo, now: dt.datetime) -> None:
+    if now < info.not_before:
+        raise _rejected(info, f"Not valid before {info.not_before:%Y-%m-%d %H:%M} UTC.")
+    if now > info.not_after:
+        raise _rejected(info, f"Expired on {info.not_after:%Y-%m-%d %H:%M} UTC.")
+
+
 def _build_path(pem: str, trust: _Trust) -> _Path:
     try:
         cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
@@ -185,13 +188,13 @@ def _build_path(pem: str, trust: _Trust) -> _Path:
         raise _rejected(info, "A CA certificate cannot log in (basicConstraints CA:TRUE).")
     if not info.client_auth:
         raise _rejected(info, "Not made for client authentication (no clientAuth EKU).")
-    # The path is judged at a moment within the leaf's own validity, so an expired or not yet
-    # valid leaf is refused by _check_time with its dates rather than as "not trusted".
-    moment = min(max(dt.datetime.now(dt.UTC), info.not_before), info.not_after)
+    now = dt.datetime.now(dt.UTC)
+    # First, so an expired or future leaf is refused with its dates rather than as "not trusted".
+    _check_leaf_time(info, now)
     verifier = (
         PolicyBuilder()
         .store(Store(list(trust.roots)))
-        .time(moment)
+        .time(now)
         .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=_LEAF_POLICY)
         .build_client_verifier()
     )
