@@ -12,6 +12,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pki import ca as pki_ca
 from pki import issue, profiles
 from pki.certinfo import CertInfo, describe
+from pki.home import PkiHome
+from tests.harness import fleet
 
 CA_PASSPHRASE = "harness CA passphrase"
 BIN = Path(sys.executable).parent
@@ -55,16 +58,36 @@ def _write_private(path: Path, data: bytes) -> Path:
 class PkiSite:
     """A CA, a server certificate for ``server_name`` (+127.0.0.1) and a directory of users."""
 
-    def __init__(self, root: Path, *, server_name: str = "localhost") -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        server_name: str = "localhost",
+        fleet_root: Path | None = None,
+        site_name: str = "Harness Site",
+        permit: Sequence[str] = ("localhost", "127.0.0.0/8"),
+    ) -> None:
+        """A root CA of its own, or with ``fleet_root`` an issuing CA (``site_name``, name
+        constraints ``permit``) under the fleet root kept there (made on first use)."""
         self.root = root
         self.home = root / "pki"
         self.users = root / "users"
         self.users.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.server_name = server_name
         self._count = 0
-        pki_ca.init_ca(
-            self.home, name="Harness Root CA", org="Harness Fleet", passphrase=self.passphrase
-        )
+        self.fleet_root: PkiHome | None = None
+        if fleet_root is None:
+            pki_ca.init_ca(
+                self.home, name="Harness Root CA", org="Harness Fleet", passphrase=self.passphrase
+            )
+        else:
+            self.fleet_root = PkiHome(fleet_root)
+            if not self.fleet_root.has_ca():
+                fleet.make_root(fleet_root, self.passphrase, "Harness Fleet Root")
+            made = fleet.make_site(
+                self.fleet_root, self.home, f"{site_name} Issuing CA", permit, self.passphrase
+            )
+            self.site_serial = made.serial
         issue.issue_server(self.home, server_name, sans=["127.0.0.1"], passphrase=self.passphrase)
         self.ca = pki_ca.load_ca(self.home, self.passphrase)
 
@@ -74,6 +97,14 @@ class PkiSite:
 
     @property
     def ca_cert(self) -> Path:
+        """The trust anchor clients verify the server with: the fleet root, or this CA."""
+        if self.fleet_root is not None:
+            return self.fleet_root.ca_cert
+        return self.home / "ca" / "cert.pem"
+
+    @property
+    def own_ca_cert(self) -> Path:
+        """This home's own CA certificate (an issuing CA's, in a fleet)."""
         return self.home / "ca" / "cert.pem"
 
     @property
@@ -82,7 +113,12 @@ class PkiSite:
 
     def env(self) -> dict[str, str]:
         """Environment for `pki` subprocesses (the CA passphrase from the environment)."""
-        return {**os.environ, "PKI_HOME": str(self.home), "PKI_CA_PASSPHRASE": CA_PASSPHRASE}
+        return self.env_for(self.home)
+
+    @staticmethod
+    def env_for(home: Path) -> dict[str, str]:
+        """The same for any PKI home of the harness (the fleet root's, another site's)."""
+        return {**os.environ, "PKI_HOME": str(home), "PKI_CA_PASSPHRASE": CA_PASSPHRASE}
 
     def _base(self, name: str) -> Path:
         self._count += 1
@@ -202,6 +238,12 @@ class PkiSite:
             not_before=not_before or now - dt.timedelta(hours=1),
             not_after=not_after or now + dt.timedelta(days=30),
         )
+        return self.save_forged(name, cert, key)
+
+    def save_forged(
+        self, name: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+    ) -> UserCert:
+        """A certificate made by hand, written as the PEM pair the clients use."""
         base = self._base(name)
         cert_pem = base.with_suffix(".crt.pem")
         cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

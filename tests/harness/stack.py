@@ -42,13 +42,15 @@ class EdgeStack:
         workers: int = 2,
         server_name: str = "localhost",
         unix_socket: bool = False,
+        fleet_root: Path | None = None,
     ) -> Iterator[EdgeStack]:
         """Start PKI home, supply and nginx under ``root``; stop them (and drop the database).
 
         ``server_name`` is the name of the server certificate and of ``--server`` (clients reach
-        it through curl's ``--resolve``); ``unix_socket`` binds gunicorn to a unix socket.
+        it through curl's ``--resolve``); ``unix_socket`` binds gunicorn to a unix socket;
+        ``fleet_root`` makes the site's CA an issuing CA under the fleet root kept there.
         """
-        pki = PkiSite(root, server_name=server_name)
+        pki = PkiSite(root, server_name=server_name, fleet_root=fleet_root)
         if web_root is None:
             web_root = root / "web"
             web_root.mkdir()

@@ -34,9 +34,10 @@ from pki.fleet import import_ca, import_crl, init_issuing, read_request, sign_ca
 from pki.home import PkiHome
 from pki.issue import UserRequest, issue_server, issue_user
 from pki.nginx import edge_config
+from tests.harness import fleet
+from tests.harness.fleet import Site
 from tests.pki.checks import assert_is_ca, assert_is_leaf, ok
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD
-from tests.pki.fleet import Site, make_root, make_site
 
 ALPHA = ("alpha.fleet", "10.20.0.0/16", "@alpha.fleet")
 BRAVO = ("bravo.fleet", "10.30.0.0/16", "@bravo.fleet")
@@ -47,6 +48,16 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(a) for a in args], capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def make_root(path: Path) -> PkiHome:
+    return fleet.make_root(path, PASSPHRASE)
+
+
+def make_site(
+    root: PkiHome, path: Path, name: str, permit: tuple[str, ...], *, import_root_crl: bool = True
+) -> Site:
+    return fleet.make_site(root, path, name, permit, PASSPHRASE, import_root_crl=import_root_crl)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A fleet made by the library: an offline root and issuing CAs for sites, for tests to use."""
+"""A fleet made by the ``pki`` library: an offline root and issuing CAs for sites."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from pki.ca import init_ca
 from pki.fleet import import_ca, import_crl, init_issuing, read_request, sign_ca
 from pki.home import PkiHome
-from tests.pki.conftest import PASSPHRASE
 
 
 @dataclass(frozen=True)
@@ -19,23 +18,29 @@ class Site:
     serial: str  # its serial in the root's inventory
 
 
-def make_root(path: Path) -> PkiHome:
+def make_root(path: Path, passphrase: bytes, name: str = "Fleet Root CA") -> PkiHome:
     root = PkiHome(path)
-    init_ca(root, name="Fleet Root CA", org="Fleet", country="US", passphrase=PASSPHRASE)
+    init_ca(root, name=name, org="Fleet", country="US", passphrase=passphrase)
     return root
 
 
 def make_site(
-    root: PkiHome, path: Path, name: str, permit: Sequence[str], *, import_root_crl: bool = True
+    root: PkiHome,
+    path: Path,
+    name: str,
+    permit: Sequence[str],
+    passphrase: bytes,
+    *,
+    import_root_crl: bool = True,
 ) -> Site:
     """A site home whose issuing CA the root signed with ``permit`` as its name constraints."""
     site = PkiHome(path)
     csr = path.with_name(f"{path.name}.csr")
-    init_issuing(site, name=name, org="Fleet", permit=permit, csr_out=csr, passphrase=PASSPHRASE)
+    init_issuing(site, name=name, org="Fleet", permit=permit, csr_out=csr, passphrase=passphrase)
     signed = sign_ca(
-        root, read_request(csr.read_bytes()), out=csr.with_suffix(".pem"), passphrase=PASSPHRASE
+        root, read_request(csr.read_bytes()), out=csr.with_suffix(".pem"), passphrase=passphrase
     )
-    import_ca(site, signed.path.read_bytes(), root.ca_cert.read_bytes(), passphrase=PASSPHRASE)
+    import_ca(site, signed.path.read_bytes(), root.ca_cert.read_bytes(), passphrase=passphrase)
     if import_root_crl:
         import_crl(site, root.crl.read_bytes())
     return Site(site, signed.path, signed.info.serial)
