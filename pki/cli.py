@@ -15,11 +15,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from pki.commands import backup, ca, fleet, inventory, issue, log, revocation
+from pki.commands import backup, ca, fleet, inventory, issue, log, renewal, revocation
 from pki.errors import PkiError
 from pki.home import PkiHome, default_home
 
-_COMMAND_MODULES = (ca, fleet, issue, inventory, revocation, log, backup)
+_COMMAND_MODULES = (ca, fleet, issue, renewal, inventory, revocation, log, backup)
 # Commands whose modules are heavy to import (jinja2) load only when invoked or listed in --help,
 # so `pki issue-user` starts fast: name -> "module:function".
 _LAZY_COMMANDS = {

@@ -120,7 +120,7 @@ class CARequest:
         return constraints.lines(self.constraints)
 
 
-def _load_csr(data: bytes) -> x509.CertificateSigningRequest:
+def load_csr(data: bytes) -> x509.CertificateSigningRequest:
     try:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_csr(data)
@@ -138,7 +138,7 @@ def read_request(
 ) -> CARequest:
     """Check a CSR (its signature, key, subject) and settle the constraints to sign: the
     options when any are given, else what the CSR asks for. Nothing is signed here."""
-    csr = _load_csr(data)
+    csr = load_csr(data)
     if not csr.is_signature_valid:
         raise CertificateError("CSR: Its signature does not verify; ask the site for a new one.")
     public_key = csr.public_key()
@@ -246,7 +246,7 @@ def import_ca(
     root = load_pem(root_pem)
     _check_ca_cert(root, root, "root")
     _check_ca_cert(cert, root, "certificate")
-    request = _load_csr(read_file(h.request, "pending request"))
+    request = load_csr(read_file(h.request, "pending request"))
     if cert.public_key() != request.public_key():
         raise CertificateError(
             f"certificate: It is not for this home's pending key ({h.request}); it may be "

@@ -153,6 +153,7 @@ def issue_server(
     key_type: str = keys.DEFAULT_KEY_TYPE,
     replace: bool = False,
     ca: LoadedCA | None = None,
+    audit_op: str | None = None,
 ) -> IssuedServer:
     """A TLS server certificate for ``name`` (a DNS name or IP, always the first SAN).
 
@@ -202,6 +203,7 @@ def issue_server(
         name=canonical,
         artifacts=artifacts,
         supersedes=supersedes,
+        event=audit_op,
     )
     return IssuedServer(
         describe(cert), d / "cert.pem", d / "key.pem", d / "fullchain.pem", replaced
@@ -266,6 +268,24 @@ def issue_user_recording(
     return _issue_user(h, request, ca, lifetime, kt, record)
 
 
+def issue_user_superseding(
+    home: PkiHome | Path | str, request: UserRequest, old_serial: str, *, passphrase: bytes
+) -> IssuedUser:
+    """``issue_user`` for ``pki renew``: in the commit that records the new certificate, the
+    old one (still valid, or this refuses) is marked revoked as superseded."""
+    h = as_home(home)
+    lifetime, kt = _check_user(request)
+    ca = load_ca(h, passphrase)
+
+    def supersedes(index: Index) -> list[str]:
+        current = index.get(old_serial)
+        if current is None or current.status != "valid":
+            raise InputError(f"ID: {old_serial} is no longer valid; nothing was renewed.")
+        return [old_serial]
+
+    return _issue_user(h, request, ca, lifetime, kt, None, supersedes)
+
+
 def _check_user(request: UserRequest) -> tuple[int, keys.KeyType]:
     """Every check that needs no CA, so bad input fails before the passphrase is tried."""
     lifetime = profiles.check_days("user", request.days)
@@ -287,6 +307,7 @@ def _issue_user(
     lifetime: int,
     kt: keys.KeyType,
     record: Callable[[str, Path], None] | None,
+    supersedes: Callable[[Index], Sequence[str]] | None = None,
 ) -> IssuedUser:
     r = request
     sans: list[x509.GeneralName] = [names.email_san(r.email)] if r.email else []
@@ -332,6 +353,8 @@ def _issue_user(
             if record is not None and not r.pem
             else None
         ),
+        supersedes=supersedes,
+        event="renew" if supersedes is not None else None,
     )
     return IssuedUser(
         info=describe(cert),

@@ -315,6 +315,8 @@ def test_help_lists_every_command_and_loads_lazy_ones(clean_env: None) -> None:
         "import-crl",
         "issue-server",
         "issue-user",
+        "sign",
+        "renew",
         "list",
         "show",
         "revoke",
