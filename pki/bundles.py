@@ -60,7 +60,13 @@ def missing_crls(home: PkiHome) -> list[x509.Certificate]:
 
 
 def write(home: PkiHome) -> None:
-    """Rebuild ``ca/trust.pem`` and ``ca/crls.pem`` from their parts."""
-    atomic_write(home.trust_bundle, b"".join(c.public_bytes(Encoding.PEM) for c in trusted(home)))
+    """Rebuild ``ca/trust.pem`` and ``ca/crls.pem`` from their parts, where they changed.
+
+    An unchanged bundle is not rewritten: the proxy renders its configuration from a home it may
+    not write to, and readers that watch the files reload only on a real change."""
+    trust = b"".join(c.public_bytes(Encoding.PEM) for c in trusted(home))
     parts = [home.crl, *imported_crls(home)]
-    atomic_write(home.crl_bundle, b"".join(p.read_bytes() for p in parts if p.is_file()))
+    crls = b"".join(p.read_bytes() for p in parts if p.is_file())
+    for path, data in ((home.trust_bundle, trust), (home.crl_bundle, crls)):
+        if not path.is_file() or path.read_bytes() != data:
+            atomic_write(path, data)

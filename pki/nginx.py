@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from pki import addresses, bundles
-from pki.errors import InputError, NotFoundError
+from pki.errors import InputError, NoCAError, NotFoundError
 from pki.files import atomic_write
 from pki.home import PkiHome
 
@@ -180,7 +180,10 @@ def edge_config(
     templates: Path = DEFAULT_TEMPLATES,
 ) -> EdgeConfig:
     """Collect and check the PKI home's files for a server named ``server_name``."""
-    home.require_ca()
+    if home.is_pending():
+        home.require_ca()  # says how to finish it
+    if not home.ca_cert.is_file():
+        raise NoCAError(f"CA: No CA in {home.root}; run `pki init-ca` first.")
     if not home.crl.is_file():
         raise NotFoundError(f"CRL: No CRL in {home.root}; run `pki crl` first.")
     missing = bundles.missing_crls(home)
