@@ -165,7 +165,11 @@ class TrustStore:
             if revocations is None:
                 raise _rejected(info, f"No valid CRL from {whose}.")
             if revocations.next_update and revocations.next_update < now:
-                raise _rejected(info, f"The CRL of {whose} has expired; run `pki crl`.")
+                raise _rejected(
+                    info,
+                    f"The CRL of {whose} has expired; run `pki crl` on its CA's host "
+                    "(then `pki import-crl` here if that is another host).",
+                )
             if serial in revocations.serials:
                 why = "Revoked." if depth == 0 else f"Its CA {subject_dn} is revoked."
                 raise _rejected(info, why)
