@@ -54,6 +54,90 @@ def _check_lifetime(ca: LoadedCA, not_after: dt.datetime) -> None:
         )
 
 
+def _sign(
+    ca: LoadedCA,
+    *,
+    profile: profiles.Profile,
+    subject: x509.Name,
+    public_key: keys.PublicKey,
+    sans: Sequence[x509.GeneralName],
+    days: int,
+    name_constraints: x509.NameConstraints | None = None,
+) -> x509.Certificate:
+    """One certificate with a fresh random serial; a leaf must fit the CA's name constraints."""
+    if not profile.is_ca:
+        common = subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        constraints.check(ca.name_constraints, sans, str(common[0].value) if common else "")
+    not_before, not_after = profiles.validity(days)
+    _check_lifetime(ca, not_after)
+    return profiles.build(
+        profile,
+        subject=subject,
+        public_key=public_key,
+        issuer=ca.issuer(),
+        # 159 random bits, positive, within RFC 5280 4.1.2.2's 20 octets.
+        serial=x509.random_serial_number(),
+        not_before=not_before,
+        not_after=not_after,
+        sans=sans,
+        name_constraints=name_constraints,
+    )
+
+
+@dataclass(frozen=True)
+class _Record:
+    """How a signed certificate goes into the index and the log."""
+
+    kind: str
+    name: str
+    key_type: str
+    supersedes: Callable[[Index], Sequence[str]] | None = None
+    written: Callable[[x509.Certificate], None] | None = None
+    event: str | None = None
+
+
+def _commit(
+    h: PkiHome, cert: x509.Certificate, files: Sequence[_Artifact], how: _Record
+) -> tuple[IndexRow, tuple[str, ...]] | None:
+    """Under the index's write lock: check the serial is unused (None when it is taken), write
+    the certificate and its files, insert the row and log it, in one commit."""
+    serial = serial_hex(cert.serial_number)
+    with h.index() as db, db.write():
+        if db.has_serial(serial):
+            return None
+        replaced = tuple(how.supersedes(db)) if how.supersedes is not None else ()
+        created: list[Path] = []
+        try:
+            atomic_write(h.issued_cert(serial), cert.public_bytes(Encoding.PEM))
+            created.append(h.issued_cert(serial))
+            for path, data, exclusive in files:
+                try:
+                    atomic_write(path, data, exclusive=exclusive)
+                except FileExistsError:
+                    raise InputError(f"out: {path} exists already.") from None
+                if exclusive:
+                    created.append(path)
+            if how.written is not None:
+                how.written(cert)
+            info = describe(cert)
+            row = IndexRow.of(info, kind=how.kind, name=how.name, key_type=how.key_type)
+            db.insert(row)
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            for old in replaced:
+                db.mark_revoked(old, now, "superseded")
+            details = {"superseded": list(replaced)} if replaced else {}
+            entry = audit.Event(
+                how.event or f"issue-{how.kind}", (serial,), (info.subject_dn,), details
+            )
+            audit.record(h, db, entry)  # last: it commits with the row
+        except BaseException:
+            for path in created:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
+        return row, replaced
+
+
 def sign_and_record(
     h: PkiHome,
     ca: LoadedCA,
@@ -84,62 +168,20 @@ def sign_and_record(
     2^-159 per pair) just repeats it. A leaf must fit the CA's own name constraints;
     ``name_constraints`` is what a signed CA certificate carries.
     """
-    if not profile.is_ca:
-        common = subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        constraints.check(ca.name_constraints, sans, str(common[0].value) if common else "")
-    not_before, not_after = profiles.validity(days)
-    _check_lifetime(ca, not_after)
+    how = _Record(profile.kind, name, keys.key_type_of(public_key), supersedes, written, event)
     for _ in range(_SERIAL_ATTEMPTS):
-        cert = profiles.build(
-            profile,
+        cert = _sign(
+            ca,
+            profile=profile,
             subject=subject,
             public_key=public_key,
-            issuer=ca.issuer(),
-            # 159 random bits, positive, within RFC 5280 4.1.2.2's 20 octets.
-            serial=x509.random_serial_number(),
-            not_before=not_before,
-            not_after=not_after,
             sans=sans,
+            days=days,
             name_constraints=name_constraints,
         )
-        files = artifacts(cert)
-        serial = serial_hex(cert.serial_number)
-        with h.index() as db, db.write():
-            if db.has_serial(serial):
-                continue
-            replaced = supersedes(db) if supersedes is not None else ()
-            created: list[Path] = []
-            try:
-                atomic_write(h.issued_cert(serial), cert.public_bytes(Encoding.PEM))
-                created.append(h.issued_cert(serial))
-                for path, data, exclusive in files:
-                    try:
-                        atomic_write(path, data, exclusive=exclusive)
-                    except FileExistsError:
-                        raise InputError(f"out: {path} exists already.") from None
-                    if exclusive:
-                        created.append(path)
-                if written is not None:
-                    written(cert)
-                info = describe(cert)
-                row = IndexRow.of(
-                    info, kind=profile.kind, name=name, key_type=keys.key_type_of(public_key)
-                )
-                db.insert(row)
-                now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-                for old in replaced:
-                    db.mark_revoked(old, now, "superseded")
-                details = {"superseded": list(replaced)} if replaced else {}
-                entry = audit.Event(
-                    event or f"issue-{profile.kind}", (serial,), (info.subject_dn,), details
-                )
-                audit.record(h, db, entry)  # last: it commits with the row
-            except BaseException:
-                for path in created:
-                    with contextlib.suppress(OSError):
-                        path.unlink()
-                raise
-            return cert, row, tuple(replaced)
+        done = _commit(h, cert, artifacts(cert), how)
+        if done is not None:
+            return cert, *done
     raise PkiError("serial: Could not find an unused serial number; the index may be damaged.")
 
 
@@ -300,6 +342,63 @@ def _check_user(request: UserRequest) -> tuple[int, keys.KeyType]:
     return lifetime, kt
 
 
+@dataclass(frozen=True)
+class _UserParts:
+    profile: profiles.Profile
+    subject: x509.Name
+    key: keys.PrivateKey
+    sans: list[x509.GeneralName]
+
+
+def _user_parts(request: UserRequest, ca: LoadedCA, kt: keys.KeyType) -> _UserParts:
+    r = request
+    return _UserParts(
+        profile=profiles.USER_WITH_EMAIL if r.email else profiles.USER,
+        subject=names.subject(
+            r.full_name, org=names.organization(ca.cert.subject), org_unit=r.org_unit or None
+        ),
+        key=kt.generate(),
+        sans=[names.email_san(r.email)] if r.email else [],
+    )
+
+
+def _user_files(
+    h: PkiHome, r: UserRequest, ca: LoadedCA, key: keys.PrivateKey, cert: x509.Certificate
+) -> dict[str, tuple[Path, bytes]]:
+    """The files of a user's certificate by role: ``p12``, or ``key`` and ``cert`` (PEM)."""
+    serial = serial_hex(cert.serial_number)
+    if r.pem:
+        base = r.out or (r.out_dir or h.users_dir) / serial
+        return {
+            "key": (base.with_name(f"{base.name}-key.pem"), keys.encrypted_pem(key, r.password)),
+            "cert": (
+                base.with_name(f"{base.name}-cert.pem"),
+                cert.public_bytes(Encoding.PEM) + ca.pem,
+            ),
+        }
+    path = r.out or (r.out_dir / f"{serial}.p12" if r.out_dir else h.user_p12(serial))
+    data = p12.export(
+        key=key,
+        cert=cert,
+        chain=[ca.cert, *ca.chain],
+        friendly_name=r.full_name,
+        password=r.password,
+        legacy=r.legacy,
+    )
+    return {"p12": (path, data)}
+
+
+def _issued_user(h: PkiHome, cert: x509.Certificate, paths: dict[str, Path]) -> IssuedUser:
+    return IssuedUser(
+        info=describe(cert),
+        cert_path=h.issued_cert(serial_hex(cert.serial_number)),
+        chain_path=h.ca_cert,
+        p12_path=paths.get("p12"),
+        key_path=paths.get("key"),
+        pem_path=paths.get("cert"),
+    )
+
+
 def _issue_user(
     h: PkiHome,
     request: UserRequest,
@@ -310,41 +409,21 @@ def _issue_user(
     supersedes: Callable[[Index], Sequence[str]] | None = None,
 ) -> IssuedUser:
     r = request
-    sans: list[x509.GeneralName] = [names.email_san(r.email)] if r.email else []
-    subject = names.subject(
-        r.full_name, org=names.organization(ca.cert.subject), org_unit=r.org_unit or None
-    )
-    key = kt.generate()
+    parts = _user_parts(r, ca, kt)
     paths: dict[str, Path] = {}
 
     def artifacts(cert: x509.Certificate) -> list[_Artifact]:
-        serial = serial_hex(cert.serial_number)
-        if r.pem:
-            base = r.out or (r.out_dir or h.users_dir) / serial
-            paths["cert"] = base.with_name(f"{base.name}-cert.pem")
-            paths["key"] = base.with_name(f"{base.name}-key.pem")
-            return [
-                (paths["key"], keys.encrypted_pem(key, r.password), True),
-                (paths["cert"], cert.public_bytes(Encoding.PEM) + ca.pem, True),
-            ]
-        paths["p12"] = r.out or (r.out_dir / f"{serial}.p12" if r.out_dir else h.user_p12(serial))
-        data = p12.export(
-            key=key,
-            cert=cert,
-            chain=[ca.cert, *ca.chain],
-            friendly_name=r.full_name,
-            password=r.password,
-            legacy=r.legacy,
-        )
-        return [(paths["p12"], data, True)]
+        files = _user_files(h, r, ca, parts.key, cert)
+        paths.update({role: path for role, (path, _) in files.items()})
+        return [(path, data, True) for path, data in files.values()]
 
     cert, _, _ = sign_and_record(
         h,
         ca,
-        profile=profiles.USER_WITH_EMAIL if r.email else profiles.USER,
-        subject=subject,
-        public_key=key.public_key(),
-        sans=sans,
+        profile=parts.profile,
+        subject=parts.subject,
+        public_key=parts.key.public_key(),
+        sans=parts.sans,
         days=lifetime,
         name=r.full_name,
         artifacts=artifacts,
@@ -356,11 +435,58 @@ def _issue_user(
         supersedes=supersedes,
         event="renew" if supersedes is not None else None,
     )
-    return IssuedUser(
-        info=describe(cert),
-        cert_path=h.issued_cert(serial_hex(cert.serial_number)),
-        chain_path=h.ca_cert,
-        p12_path=paths.get("p12"),
-        key_path=paths.get("key"),
-        pem_path=paths.get("cert"),
+    return _issued_user(h, cert, paths)
+
+
+@dataclass(frozen=True)
+class PreparedUser:
+    """A user's certificate signed and its .p12 encrypted, not yet in the home: what a worker
+    process makes (``prepare_user``) and the batch's one writer records (``record_user``)."""
+
+    cert_der: bytes
+    p12_path: Path
+    p12_data: bytes
+    key_type: str
+
+
+def prepare_user(home: PkiHome | Path | str, request: UserRequest, ca: LoadedCA) -> PreparedUser:
+    """The slow, pure part of issuing a .p12 user: checks, key, signature, .p12 encryption.
+    Touches no file, so it can run in another process."""
+    h = as_home(home)
+    if request.pem:
+        raise InputError("pem: A prepared user is always a .p12.")
+    lifetime, kt = _check_user(request)
+    parts = _user_parts(request, ca, kt)
+    cert = _sign(
+        ca,
+        profile=parts.profile,
+        subject=parts.subject,
+        public_key=parts.key.public_key(),
+        sans=parts.sans,
+        days=lifetime,
     )
+    path, data = _user_files(h, request, ca, parts.key, cert)["p12"]
+    return PreparedUser(cert.public_bytes(Encoding.DER), path, data, kt.name)
+
+
+def record_user(
+    home: PkiHome | Path | str,
+    request: UserRequest,
+    prepared: PreparedUser,
+    *,
+    ca: LoadedCA,
+    record: Callable[[str, Path], None],
+) -> IssuedUser:
+    """Write and index a prepared user as ``issue_user_recording`` would (``record`` runs before
+    the row commits). A serial already taken (odds 2^-159) issues the user afresh instead."""
+    h = as_home(home)
+    cert = x509.load_der_x509_certificate(prepared.cert_der)
+    how = _Record(
+        "user",
+        request.full_name,
+        prepared.key_type,
+        written=lambda c: record(serial_hex(c.serial_number), prepared.p12_path),
+    )
+    if _commit(h, cert, [(prepared.p12_path, prepared.p12_data, True)], how) is None:
+        return issue_user_recording(h, request, ca=ca, record=record)
+    return _issued_user(h, cert, {"p12": prepared.p12_path})
