@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import csv
+import multiprocessing
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from typer.testing import CliRunner
 
+from pki import audit
 from pki.batch import UserRow, open_batch, read_users_csv, shared_password
 from pki.ca import CreatedCA
 from pki.cli import app
@@ -234,3 +236,60 @@ def test_a_stopped_batch_names_the_sheet_of_the_users_it_issued(
         "fix that, then issue the rows from line 3 on again."
     )
     assert [r.name for r in list_certs(home, kind="user")] == ["First"]
+
+
+ROWS_WITH_MISTAKES = [
+    UserRow(n + 2, name, email, None)
+    for n, (name, email) in enumerate(
+        [(f"Sailor {i}", None) for i in range(5)]
+        + [("Bad Email", "not-an-email"), ("", None)]
+        + [(f"Sailor {i}", f"s{i}@example.org") for i in range(5, 10)]
+    )
+]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_worker_processes_give_the_same_batch_in_row_order(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, clean_env: None, workers: int
+) -> None:
+    out = tmp_path / "out"
+    with open_batch(
+        home, ROWS_WITH_MISTAKES, passphrase=PASSPHRASE, out_dir=out, workers=workers
+    ) as batch:
+        results = list(batch)
+    assert [r.row.line for r in results] == [row.line for row in ROWS_WITH_MISTAKES]
+    assert [r.error for r in results if r.error] == [
+        "line 7: email: 'not-an-email' is not an ASCII email address.",
+        "line 8: full_name: Must not be empty.",
+    ]
+    issued = [r.issued for r in results if r.issued is not None]
+    assert batch.issued == len(issued) == 10
+    users = list_certs(home, kind="user")
+    assert [u.serial for u in users] == [i.info.serial for i in issued]  # committed in row order
+    assert [e.op for e in audit.entries(home)][-10:] == ["issue-user"] * 10
+    audit.verify(home)
+    assert batch.sheet_path is not None
+    with batch.sheet_path.open(newline="", encoding="utf-8") as fh:
+        sheet = list(csv.DictReader(fh))
+    assert [e["serial"] for e in sheet] == [i.info.serial for i in issued]
+    for entry in sheet:
+        bundle = pkcs12.load_pkcs12(Path(entry["p12"]).read_bytes(), entry["password"].encode())
+        assert bundle.cert is not None and bundle.cert.friendly_name == entry["full_name"].encode()
+    assert multiprocessing.active_children() == []
+
+
+def test_a_parallel_batch_that_stops_leaves_no_worker_and_no_unrecorded_user(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, clean_env: None
+) -> None:
+    rows = [UserRow(i + 2, f"Crew {i}", None, None) for i in range(12)]
+    with open_batch(home, rows, passphrase=PASSPHRASE, out_dir=tmp_path / "out", workers=2) as b:
+        results = iter(b)
+        assert [next(results).issued is not None for _ in range(3)] == [True] * 3
+        assert b.sheet is not None
+        b.sheet.close()
+        with pytest.raises(WriteError) as err:
+            next(results)
+    assert "the batch stopped at line 5 with 3 of 12 users issued" in str(err.value)
+    assert [r.name for r in list_certs(home, kind="user")] == ["Crew 0", "Crew 1", "Crew 2"]
+    assert len(list((tmp_path / "out").glob("*.p12"))) == 3
+    assert multiprocessing.active_children() == []

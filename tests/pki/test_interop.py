@@ -220,6 +220,22 @@ def test_eight_concurrent_issue_user_processes(
     )
 
 
+def _running_with(argument: str) -> list[int]:
+    """Processes whose command line holds ``argument`` (zombies excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if argument.encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 def _user_serials(index: Path) -> set[str]:
     db = sqlite3.connect(index, timeout=30)
     try:
@@ -258,6 +274,11 @@ def test_batch_killed_midway_leaves_a_consistent_home(
         time.sleep(0.02)
     proc.kill()
     proc.wait(timeout=10)
+    # Its worker processes (forks with the same command line) die with it.
+    deadline = time.monotonic() + 10
+    while _running_with(str(csv_path)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _running_with(str(csv_path)) == []
 
     serials = _user_serials(home.index_path)
     assert 3 <= len(serials) < 200
