@@ -35,6 +35,7 @@ from pki.ca import LoadedCA, load_ca
 from pki.errors import InputError, PkiError, WriteError
 from pki.files import FILE_MODE, make_dir
 from pki.home import PkiHome, as_home
+from pki.index import Index
 from pki.issue import (
     IssuedUser,
     PreparedUser,
@@ -221,6 +222,7 @@ class UserBatch:
     def _in_parallel(self) -> Iterator[RowResult]:
         """Rows prepared by the workers a few ahead of the one being recorded, in order."""
         context = multiprocessing.get_context("fork")
+        index = self.home.index()
         pool = ProcessPoolExecutor(
             self._workers,
             mp_context=context,
@@ -242,15 +244,17 @@ class UserBatch:
                 if not window:
                     return
                 row, request, future = window.popleft()
-                yield self._issue(row, request, future.result())
+                yield self._issue(row, request, future.result(), index)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            index.close()
 
     def _issue(
         self,
         row: UserRow,
         request_and_password: tuple[UserRequest, str | None],
         prepared: PreparedUser | PkiError | None = None,
+        index: Index | None = None,
     ) -> RowResult:
         request, generated = request_and_password
 
@@ -266,7 +270,9 @@ class UserBatch:
             if isinstance(prepared, PkiError):
                 raise prepared
             if prepared is not None:
-                issued = record_user(self.home, request, prepared, ca=self._ca, record=record)
+                issued = record_user(
+                    self.home, request, prepared, ca=self._ca, record=record, index=index
+                )
             else:
                 issued = issue_user_recording(self.home, request, ca=self._ca, record=record)
         except WriteError as exc:

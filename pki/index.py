@@ -165,6 +165,9 @@ class Index:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._db.close()
 
     @contextlib.contextmanager

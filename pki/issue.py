@@ -97,12 +97,19 @@ class _Record:
 
 
 def _commit(
-    h: PkiHome, cert: x509.Certificate, files: Sequence[_Artifact], how: _Record
+    h: PkiHome,
+    cert: x509.Certificate,
+    files: Sequence[_Artifact],
+    how: _Record,
+    index: Index | None = None,
 ) -> tuple[IndexRow, tuple[str, ...]] | None:
     """Under the index's write lock: check the serial is unused (None when it is taken), write
-    the certificate and its files, insert the row and log it, in one commit."""
+    the certificate and its files, insert the row and log it, in one commit. ``index`` is an
+    open connection to reuse (a batch keeps one: opening and closing per row costs more than
+    the row's own work)."""
     serial = serial_hex(cert.serial_number)
-    with h.index() as db, db.write():
+    connection = contextlib.nullcontext(index) if index is not None else h.index()
+    with connection as db, db.write():
         if db.has_serial(serial):
             return None
         replaced = tuple(how.supersedes(db)) if how.supersedes is not None else ()
@@ -476,9 +483,11 @@ def record_user(
     *,
     ca: LoadedCA,
     record: Callable[[str, Path], None],
+    index: Index | None = None,
 ) -> IssuedUser:
     """Write and index a prepared user as ``issue_user_recording`` would (``record`` runs before
-    the row commits). A serial already taken (odds 2^-159) issues the user afresh instead."""
+    the row commits), through ``index`` when given. A serial already taken (odds 2^-159)
+    issues the user afresh instead."""
     h = as_home(home)
     cert = x509.load_der_x509_certificate(prepared.cert_der)
     how = _Record(
@@ -487,6 +496,6 @@ def record_user(
         prepared.key_type,
         written=lambda c: record(serial_hex(c.serial_number), prepared.p12_path),
     )
-    if _commit(h, cert, [(prepared.p12_path, prepared.p12_data, True)], how) is None:
+    if _commit(h, cert, [(prepared.p12_path, prepared.p12_data, True)], how, index) is None:
         return issue_user_recording(h, request, ca=ca, record=record)
     return _issued_user(h, cert, {"p12": prepared.p12_path})

@@ -1,15 +1,19 @@
 """The cost of certificate login: an authenticated API GET through nginx (keep-alive, client
-certificate) with identity on, the same GET with identity replaced by a fixed user, and an nginx
-static file as the ceiling. Throughput is measured with curl (one process, keep-alive connections,
-C speed) in interleaved rounds, best of each; ratios are within this run.
+certificate) with identity on, the same GET with identity replaced by a fixed user, the same GET
+by a user whose certificate comes from a site's issuing CA under the fleet root (a two-level
+chain), and an nginx static file as the ceiling. Throughput is measured with curl (one process,
+keep-alive connections, C speed) in interleaved rounds; each ratio is taken within a round (so
+both sides saw the same machine) and reported as the median with the spread over the rounds.
 
-Target: identity costs at most 5% of throughput (on/off >= 0.95).
+Targets: identity costs at most 5% of throughput (on/off >= 0.95); a request with a two-level
+chain takes at most 10% more time than one with a root-issued certificate (chain/root <= 1.10).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -20,7 +24,7 @@ from tests.harness.stack import EdgeStack
 
 REQUESTS = int(os.environ.get("BENCH_EDGE_REQUESTS", "1000"))
 CONNECTIONS = 4
-ROUNDS = 5
+ROUNDS = int(os.environ.get("BENCH_EDGE_ROUNDS", "7"))
 ENDPOINT = "/supply/api/units-of-issue/?page_size=5"
 
 
@@ -61,48 +65,60 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
         root = Path(tmp)
-        (root / "on").mkdir()
-        (root / "off").mkdir()
+        for name in ("on", "off", "chain"):
+            (root / name).mkdir()
         repo = str(Path(__file__).resolve().parents[2])
         off_env = {"DJANGO_SETTINGS_MODULE": "tests.bench.identity_off", "PYTHONPATH": repo}
         # The database comes from $DATABASE_URL as in the tests (SQLite by default).
         with (
             EdgeStack.running(root / "on") as on,
             EdgeStack.running(root / "off", extra_env=off_env) as off,
+            EdgeStack.running(root / "chain", fleet_root=root / "fleet-root") as chain,
         ):
-            on_user = on.new_user("Bench User", role="viewer")
-            off_user = off.new_user("Bench User", role="viewer")
+            users = {
+                stack: stack.new_user("Bench User", role="viewer") for stack in (on, off, chain)
+            }
             configs = {
-                "nginx static file": (on, on_user, "/index.html"),
-                "API GET, identity on": (on, on_user, ENDPOINT),
-                "API GET, identity off": (off, off_user, ENDPOINT),
+                "nginx static file": (on, "/index.html"),
+                "API GET, identity on": (on, ENDPOINT),
+                "API GET, identity off": (off, ENDPOINT),
+                "API GET, two-level chain": (chain, ENDPOINT),
             }
             paths = {}
-            for i, (label, (stack, user, target)) in enumerate(configs.items()):
+            for i, (label, (stack, target)) in enumerate(configs.items()):
                 paths[label] = root / f"curl-{i}.cfg"
-                _curl_config(paths[label], stack, user, target, REQUESTS)
-                _curl_config(root / "warm.cfg", stack, user, target, REQUESTS)
-                _throughput(root / "warm.cfg")  # warm caches, workers and connections
-            best = dict.fromkeys(configs, 0.0)
+                _curl_config(paths[label], stack, users[stack], target, REQUESTS)
+                _throughput(paths[label])  # warm caches, workers and connections
+            rounds: list[dict[str, float]] = []
             for _ in range(ROUNDS):
-                for label, path in paths.items():
-                    best[label] = max(best[label], _throughput(path))
+                rounds.append({label: _throughput(path) for label, path in paths.items()})
     print(
-        f"edge: {REQUESTS} GETs x {ROUNDS} rounds, {CONNECTIONS} keep-alive connections, "
-        "client certificate, best round"
+        f"edge: {REQUESTS} GETs x {ROUNDS} interleaved rounds, {CONNECTIONS} keep-alive "
+        "connections, client certificate"
     )
-    for label, rate in best.items():
-        print(f"  {label:<24} {rate:9.0f} req/s")
-    ratio = best["API GET, identity on"] / best["API GET, identity off"]
-    verdict = "meets" if ratio >= 0.95 else "misses"
+    for label in configs:
+        rates = [r[label] for r in rounds]
+        print(
+            f"  {label:<26} {statistics.median(rates):9.0f} req/s median "
+            f"({min(rates):.0f}-{max(rates):.0f})"
+        )
+    identity = [r["API GET, identity on"] / r["API GET, identity off"] for r in rounds]
+    median = statistics.median(identity)
+    verdict = "meets" if median >= 0.95 else "misses"
     print(
-        f"  identity on/off throughput ratio {ratio:.3f} (auth costs {100 * (1 - ratio):.1f}%; "
-        f"target <= 5%: {verdict})"
+        f"  identity on/off throughput {median:.3f} median (rounds {min(identity):.3f}-"
+        f"{max(identity):.3f}): identity costs {100 * (1 - median):.1f}% (target <= 5%: {verdict})"
     )
+    # Time per request, chain over root-issued, within each round.
+    chained = [r["API GET, identity on"] / r["API GET, two-level chain"] for r in rounds]
+    median = statistics.median(chained)
+    verdict = "meets" if median <= 1.10 else "misses"
     print(
-        "  API/static ratio "
-        f"{best['API GET, identity on'] / best['nginx static file']:.3f} (nginx ceiling)"
+        f"  two-level chain/root-issued time per request {median:.3f} median (rounds "
+        f"{min(chained):.3f}-{max(chained):.3f}; target <= 1.10: {verdict})"
     )
+    ceiling = [r["API GET, identity on"] / r["nginx static file"] for r in rounds]
+    print(f"  API/static throughput {statistics.median(ceiling):.3f} median (nginx ceiling)")
 
 
 if __name__ == "__main__":
