@@ -13,11 +13,17 @@ that workers watch with one ``stat`` per request, re-reading it only when it cha
 also expire after SUPPLY_IDENTITY_CACHE_SECONDS, which bounds staleness for changes that bypass
 the ORM's signals (``QuerySet.update``) or another host's cache.
 Unknown certificates are not cached, so a grant takes effect at the next request.
+
+In front of the file cache, each process keeps the users it read under the same keys and with
+the same expiry (``_recent``): a new generation misses both at once, and a request then costs a
+dictionary lookup instead of a file read and an unpickling. Each request gets its own copy of
+the user, as it would from the file cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import logging
 import time
@@ -94,16 +100,35 @@ def find_mapping(info: CertInfo) -> CertificateIdentity | None:
     )
 
 
+_RECENT_SIZE = 1024
+_recent: dict[str, tuple[float, User]] = {}  # cache key -> (expiry on time.monotonic(), user)
+
+
+def _remember(key: str, user: User) -> None:
+    if len(_recent) >= _RECENT_SIZE:
+        _recent.clear()  # rare (that many people on one worker); cheaper than an LRU per hit
+    _recent[key] = (time.monotonic() + settings.SUPPLY_IDENTITY_CACHE_SECONDS, user)
+
+
 def user_for(info: CertInfo) -> User | None:
     try:
         cache = _cache()
         key: str | None = f"identity:{_generation()}:{info.sha256}"
-        user: User | None = cache.get(key)
     except OSError as exc:  # an unwritable cache directory costs speed, never correctness
         log.warning("identity cache unavailable, using the database: %s", exc)
-        key, user = None, None
-    if user is not None:
-        return user
+        key = None
+    if key is not None:
+        hit = _recent.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return copy.copy(hit[1])
+        try:
+            user: User | None = cache.get(key)
+        except OSError as exc:
+            log.warning("identity cache unreadable, using the database: %s", exc)
+            user = None
+        if user is not None:
+            _remember(key, user)
+            return copy.copy(user)
     mapping = find_mapping(info)
     if mapping is None:
         return None
@@ -112,6 +137,7 @@ def user_for(info: CertInfo) -> User | None:
     if key is not None:
         with contextlib.suppress(OSError):
             cache.set(key, user, settings.SUPPLY_IDENTITY_CACHE_SECONDS)
+        _remember(key, copy.copy(user))
     return user
 
 

@@ -13,6 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 
+from pki.certinfo import describe
 from supply.identity import lookup
 from supply.identity.models import CertificateIdentity
 from supply.identity.services import Binding, grant
@@ -280,3 +281,17 @@ def test_a_new_generation_with_an_old_looking_stamp_is_still_seen(api: Api, edge
     assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_ino == before.st_ino
     assert first != "f" * 32
     assert lookup._generation() == "f" * 32
+
+
+def test_each_request_gets_its_own_copy_of_a_remembered_user(api: Api, pki_site: PkiSite) -> None:
+    cert = _granted(pki_site, "Own Copy")
+    assert api("get", WHOAMI, cert).status_code == 200  # read once: file cache and memory
+    info = describe(pki_site.load_cert(cert))
+    first, second = lookup.user_for(info), lookup.user_for(info)
+    assert first is not None and second is not None
+    assert first is not second and first.pk == second.pk
+    first.first_name = "Changed by one request"
+    assert second.first_name == ""
+    # A change through the ORM moves the generation: the remembered user is not used again.
+    User.objects.get(pk=first.pk).groups.clear()
+    assert api("get", WHOAMI, cert).json()["roles"] == []
