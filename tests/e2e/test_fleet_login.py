@@ -17,11 +17,9 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from pki import profiles
 from tests.harness.fixtures import TOOLS, require_database, require_tools
+from tests.harness.fleet import forge_leaf
 from tests.harness.pki_site import BIN, PkiSite, UserCert
 from tests.harness.stack import EdgeStack
 
@@ -66,18 +64,7 @@ def _pki(home: Path, *args: str | Path) -> str:
 
 def _forged(site: PkiSite, san: x509.GeneralName) -> UserCert:
     """A client certificate signed with the site's real key, for a name pki would refuse."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    not_before, not_after = profiles.validity(30)
-    cert = profiles.build(
-        profiles.USER,
-        subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Forged Sailor")]),
-        public_key=key.public_key(),
-        issuer=site.ca.issuer(),
-        serial=x509.random_serial_number(),
-        not_before=not_before,
-        not_after=not_after,
-        sans=[san],
-    )
+    cert, key = forge_leaf(site.ca, "Forged Sailor", [san])
     return site.save_forged("Forged Sailor", cert, key)
 
 

@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pki.ca import init_ca
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from pki import profiles
+from pki.ca import LoadedCA, init_ca
 from pki.fleet import import_ca, import_crl, init_issuing, read_request, sign_ca
 from pki.home import PkiHome
 
@@ -44,3 +49,25 @@ def make_site(
     if import_root_crl:
         import_crl(site, root.crl.read_bytes())
     return Site(site, signed.path, signed.info.serial)
+
+
+def forge_leaf(
+    ca: LoadedCA,
+    common_name: str,
+    sans: Sequence[x509.GeneralName],
+    profile: profiles.Profile = profiles.USER,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """What someone holding a site's key could sign by hand, past pki's own checks."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    not_before, not_after = profiles.validity(30)
+    cert = profiles.build(
+        profile,
+        subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
+        public_key=key.public_key(),
+        issuer=ca.issuer(),
+        serial=x509.random_serial_number(),
+        not_before=not_before,
+        not_after=not_after,
+        sans=sans,
+    )
+    return cert, key

@@ -282,3 +282,19 @@ def unix_listens(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def running_with(argument: str) -> list[int]:
+    """Live processes (zombies excluded) with ``argument`` as one word of their command line."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        if argument.encode() in words and state != "Z":
+            found.append(int(entry.name))
+    return found

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -75,3 +80,31 @@ def fails(result: Result, message: str) -> None:
     assert result.exit_code == 1, (result.stdout, result.stderr)
     assert result.stderr == message + "\n"
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def issue_users_concurrently(
+    home: Path, names: list[str], passphrase: bytes, password: bytes
+) -> set[str]:
+    """``pki issue-user NAME`` for every name, all processes at once; the serials they printed."""
+    env = {
+        **os.environ,
+        "PKI_HOME": str(home),
+        "PKI_CA_PASSPHRASE": passphrase.decode(),
+        "PKI_P12_PASSWORD": password.decode(),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pki.cli", "issue-user", name],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        for name in names
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * len(names), outputs
+    printed = {out.split()[3] for out, _ in outputs}
+    assert len(printed) == len(names)
+    return printed

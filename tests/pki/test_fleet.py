@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import socket
 import ssl
@@ -21,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from typer.testing import CliRunner
 
 from pki import audit, bundles, profiles
@@ -36,7 +35,7 @@ from pki.issue import UserRequest, issue_server, issue_user
 from pki.nginx import edge_config
 from tests.harness import fleet
 from tests.harness.fleet import Site
-from tests.pki.checks import assert_is_ca, assert_is_leaf, ok
+from tests.pki.checks import assert_is_ca, assert_is_leaf, issue_users_concurrently, ok
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD
 
 ALPHA = ("alpha.fleet", "10.20.0.0/16", "@alpha.fleet")
@@ -430,19 +429,7 @@ def test_a_user_outside_the_constraints_is_refused(
 def _forge(
     site: Site, common_name: str, sans: list[x509.GeneralName], profile: profiles.Profile
 ) -> x509.Certificate:
-    """What someone holding the site key could sign by hand, past pki's own check."""
-    ca = load_ca(site.home, PASSPHRASE)
-    not_before, not_after = profiles.validity(30)
-    return profiles.build(
-        profile,
-        subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
-        public_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
-        issuer=ca.issuer(),
-        serial=x509.random_serial_number(),
-        not_before=not_before,
-        not_after=not_after,
-        sans=sans,
-    )
+    return fleet.forge_leaf(load_ca(site.home, PASSPHRASE), common_name, sans, profile)[0]
 
 
 @pytest.mark.parametrize(
@@ -763,27 +750,9 @@ def test_warnings_name_an_imported_crl_that_expires(
 
 
 def test_concurrent_issue_user_processes_on_an_issuing_ca(alpha: Site) -> None:
-    env = {
-        **os.environ,
-        "PKI_HOME": str(alpha.home.root),
-        "PKI_CA_PASSPHRASE": PASSPHRASE.decode(),
-        "PKI_P12_PASSWORD": PASSWORD.decode(),
-    }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "pki.cli", "issue-user", f"Sailor {i}"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-        for i in range(6)
-    ]
-    outputs = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0] * 6, outputs
-    printed = {out.split()[3] for out, _ in outputs}
-    assert len(printed) == 6
+    printed = issue_users_concurrently(
+        alpha.home.root, [f"Sailor {i}" for i in range(6)], PASSPHRASE, PASSWORD
+    )
     with alpha.home.index() as index:
         users = index.rows("WHERE kind = 'user'")
     assert {row.serial for row in users} == printed

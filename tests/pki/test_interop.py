@@ -22,6 +22,8 @@ from pki.certinfo import load_pem
 from pki.crl import revoke
 from pki.home import PkiHome
 from pki.issue import IssuedUser, UserRequest, issue_server, issue_user
+from tests.harness.processes import running_with
+from tests.pki.checks import issue_users_concurrently
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD
 
 OPENSSL = shutil.which("openssl") or "openssl"
@@ -187,26 +189,9 @@ def test_python_tls_handshake_with_server_and_client_certs(home: PkiHome, ca: Cr
 def test_eight_concurrent_issue_user_processes(
     home: PkiHome, ca: CreatedCA, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "PKI_HOME": str(home.root),
-        "PKI_CA_PASSPHRASE": PASSPHRASE.decode(),
-        "PKI_P12_PASSWORD": PASSWORD.decode(),
-    }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "pki.cli", "issue-user", f"User {i}"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-        for i in range(8)
-    ]
-    outputs = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0] * 8, outputs
-    printed = {out.split()[3] for out, _ in outputs}
+    printed = issue_users_concurrently(
+        home.root, [f"User {i}" for i in range(8)], PASSPHRASE, PASSWORD
+    )
     db = sqlite3.connect(home.index_path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     rows = db.execute("SELECT serial, name FROM certificates WHERE kind = 'user'").fetchall()
@@ -218,22 +203,6 @@ def test_eight_concurrent_issue_user_processes(
     assert sorted(p.stem for p in home.issued_dir.glob("*.pem")) == sorted(
         [*printed, ca.info.serial]
     )
-
-
-def _running_with(argument: str) -> list[int]:
-    """Processes whose command line holds ``argument`` (zombies excluded)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
-        except OSError:
-            continue
-        if argument.encode() in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def _user_serials(index: Path) -> set[str]:
@@ -276,9 +245,9 @@ def test_batch_killed_midway_leaves_a_consistent_home(
     proc.wait(timeout=10)
     # Its worker processes (forks with the same command line) die with it.
     deadline = time.monotonic() + 10
-    while _running_with(str(csv_path)) and time.monotonic() < deadline:
+    while running_with(str(csv_path)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _running_with(str(csv_path)) == []
+    assert running_with(str(csv_path)) == []
 
     serials = _user_serials(home.index_path)
     assert 3 <= len(serials) < 200

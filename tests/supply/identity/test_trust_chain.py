@@ -11,11 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 
-from pki import profiles
 from pki.ca import load_ca, write_crl
 from pki.crl import revoke
 from pki.fleet import import_crl
@@ -23,7 +20,7 @@ from pki.home import PkiHome
 from pki.issue import UserRequest, issue_user
 from supply.identity.errors import LoginFailure
 from supply.identity.trust import TrustStore
-from tests.harness.fleet import Site, make_root, make_site
+from tests.harness.fleet import Site, forge_leaf, make_root, make_site
 
 PASSPHRASE = b"fleet test passphrase"
 PASSWORD = b"p12-password"
@@ -124,18 +121,7 @@ def test_a_site_ca_revoked_at_the_root_refuses_its_users(
 
 
 def _forged(site: Site, common_name: str, sans: list[x509.GeneralName]) -> str:
-    ca = load_ca(site.home, PASSPHRASE)
-    not_before, not_after = profiles.validity(30)
-    cert = profiles.build(
-        profiles.USER,
-        subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
-        public_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
-        issuer=ca.issuer(),
-        serial=x509.random_serial_number(),
-        not_before=not_before,
-        not_after=not_after,
-        sans=sans,
-    )
+    cert, _ = forge_leaf(load_ca(site.home, PASSPHRASE), common_name, sans)
     return cert.public_bytes(Encoding.PEM).decode()
 
 
