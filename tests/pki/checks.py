@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
+import ssl
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from cryptography import x509
@@ -108,3 +111,31 @@ def issue_users_concurrently(
     printed = {out.split()[3] for out, _ in outputs}
     assert len(printed) == len(names)
     return printed
+
+
+def tls_handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> dict[str, object]:
+    """One real TLS handshake on loopback (server name 127.0.0.1); the client certificate the
+    server saw, as ``getpeercert()`` gives it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    seen: dict[str, object] = {}
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with server_ctx.wrap_socket(conn, server_side=True) as tls:
+            seen["peer"] = tls.getpeercert()
+            tls.sendall(b"hello")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with (
+        socket.create_connection(listener.getsockname(), timeout=10) as raw,
+        client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        assert tls.recv(5) == b"hello"
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    thread.join(10)
+    listener.close()
+    peer = seen["peer"]
+    assert isinstance(peer, dict)
+    return peer

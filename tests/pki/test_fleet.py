@@ -8,11 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -35,7 +33,13 @@ from pki.issue import UserRequest, issue_server, issue_user
 from pki.nginx import edge_config
 from tests.harness import fleet
 from tests.harness.fleet import Site
-from tests.pki.checks import assert_is_ca, assert_is_leaf, issue_users_concurrently, ok
+from tests.pki.checks import (
+    assert_is_ca,
+    assert_is_leaf,
+    issue_users_concurrently,
+    ok,
+    tls_handshake,
+)
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD
 
 ALPHA = ("alpha.fleet", "10.20.0.0/16", "@alpha.fleet")
@@ -318,27 +322,7 @@ def test_python_tls_handshake_through_the_chain(root: PkiHome, bravo: Site, tmp_
     server_ctx.verify_mode = ssl.CERT_REQUIRED
     client_ctx = ssl.create_default_context(cafile=str(root.ca_cert))
     client_ctx.load_cert_chain(user.pem_path, user.key_path, password=PEM_PASSWORD)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(10)
-    seen: dict[str, object] = {}
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with server_ctx.wrap_socket(conn, server_side=True) as tls:
-            seen["peer"] = tls.getpeercert()
-            tls.sendall(b"hello")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    with (
-        socket.create_connection(listener.getsockname(), timeout=10) as raw,
-        client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
-    ):
-        assert tls.recv(5) == b"hello"
-    thread.join(10)
-    listener.close()
-    peer = seen["peer"]
-    assert isinstance(peer, dict)
+    peer = tls_handshake(server_ctx, client_ctx)
     assert peer["subject"] == ((("organizationName", "Fleet"),), (("commonName", "Sailor Bravo"),))
 
 

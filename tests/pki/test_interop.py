@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import socket
 import sqlite3
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from pki.crl import revoke
 from pki.home import PkiHome
 from pki.issue import IssuedUser, UserRequest, issue_server, issue_user
 from tests.harness.processes import running_with
-from tests.pki.checks import issue_users_concurrently
+from tests.pki.checks import issue_users_concurrently, tls_handshake
 from tests.pki.conftest import PASSPHRASE, PASSWORD, PEM_PASSWORD
 
 OPENSSL = shutil.which("openssl") or "openssl"
@@ -160,29 +158,7 @@ def test_python_tls_handshake_with_server_and_client_certs(home: PkiHome, ca: Cr
     client_ctx = ssl.create_default_context(cafile=str(ca.cert_path))
     client_ctx.load_cert_chain(user.cert_path, user.key_path, password=PEM_PASSWORD)
 
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(10)
-    port = listener.getsockname()[1]
-    seen: dict[str, object] = {}
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with server_ctx.wrap_socket(conn, server_side=True) as tls:
-            seen["peer"] = tls.getpeercert()
-            tls.sendall(b"hello")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
-        client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
-    ):
-        assert tls.recv(5) == b"hello"
-        assert tls.version() in ("TLSv1.2", "TLSv1.3")
-    thread.join(10)
-    listener.close()
-    peer = seen["peer"]
-    assert isinstance(peer, dict)
+    peer = tls_handshake(server_ctx, client_ctx)
     assert peer["subject"] == ((("organizationName", "Fleet"),), (("commonName", "José Núñez"),))
 
 
