@@ -747,3 +747,27 @@ def test_concurrent_issue_user_processes_on_an_issuing_ca(alpha: Site) -> None:
         _, _, chain = pkcs12.load_key_and_certificates(p12.read_bytes(), PASSWORD)
         assert len(chain) == 2
     assert bundles.missing_crls(alpha.home) == []
+
+
+def test_a_restored_site_home_keeps_its_chain_and_imported_crls(
+    root: PkiHome, alpha: Site, bravo: Site, tmp_path: Path
+) -> None:
+    from pki.backup import backup, restore
+
+    import_crl(alpha.home, bravo.home.crl.read_bytes(), ca_pem=bravo.ca_pem.read_bytes())
+    archive = tmp_path / "alpha.backup"
+    backup(alpha.home, archive, passphrase=b"backup passphrase long enough")
+    restored = PkiHome(tmp_path / "restored")
+    restore(archive, restored.root, passphrase=b"backup passphrase long enough")
+    assert restored.trust_bundle.read_bytes() == alpha.home.trust_bundle.read_bytes()
+    assert restored.crl_bundle.read_bytes() == alpha.home.crl_bundle.read_bytes()
+    assert bundles.missing_crls(restored) == []
+    user = issue_user(
+        restored, UserRequest("After Restore", password=PASSWORD), passphrase=PASSPHRASE
+    )
+    assert user.p12_path is not None
+    _, _, chain = pkcs12.load_key_and_certificates(user.p12_path.read_bytes(), PASSWORD)
+    assert [c.subject.rfc4514_string() for c in chain] == [
+        "CN=USS Alpha Issuing CA,O=Fleet",
+        "CN=Fleet Root CA,O=Fleet,C=US",
+    ]
