@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
+from pki.certinfo import load_pem
+from pki.errors import CertificateError
 from supply.identity.models import CertificateIdentity
 from supply.identity.services import Binding
 
@@ -53,8 +54,8 @@ class CertificateIdentityForm(_Form):
         pem = (data.get("certificate") or "").strip()
         if pem:
             try:
-                cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-            except (ValueError, UnicodeEncodeError):
+                cert = load_pem(pem.encode("ascii"))
+            except (CertificateError, UnicodeEncodeError):
                 raise forms.ValidationError({"certificate": "Not a PEM certificate."}) from None
             binding = Binding.from_certificate(cert, pin=bool(data.get("pin")))
             data.update(

@@ -39,8 +39,8 @@ from cryptography.x509.verification import (
 )
 
 from pki import constraints
-from pki.certinfo import CertInfo, describe
-from pki.errors import InputError
+from pki.certinfo import CertInfo, describe, load_pem
+from pki.errors import CertificateError, InputError
 from supply.identity.errors import LoginFailure
 from supply.identity.watch import WatchedFile
 
@@ -184,8 +184,8 @@ def _check_leaf_time(info: CertInfo, now: dt.datetime) -> None:
 
 def _build_path(pem: str, trust: _Trust) -> _Path:
     try:
-        cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
+        cert = load_pem(pem.encode("ascii"))
+    except (CertificateError, UnicodeEncodeError) as exc:
         raise _rejected(None, "Not a PEM certificate.") from exc
     info = describe(cert)
     if info.is_ca:
