@@ -266,6 +266,7 @@ def restore(archive: Path, target: Path | str, *, passphrase: bytes) -> RestoreI
                 dir_modes.append((path, member.mode & 0o777))
             else:
                 atomic_write(path, data, mode=member.mode & 0o777)
+                os.chmod(path, member.mode & 0o777)  # as archived, whatever the umask
         home = PkiHome(tmp)
         try:
             audit.verify(home)

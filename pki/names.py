@@ -45,6 +45,9 @@ def parse_san(value: str, *, wildcard: bool = True) -> x509.GeneralName:
     name = _dns_name(text, wildcard=wildcard)
     if name is None:
         raise InputError(f"SAN: {value!r} is neither an IP address nor a valid DNS name.")
+    if name.rsplit(".", 1)[-1].isdigit():
+        # No top-level domain is all digits (RFC 3696 section 2), so this is a mistyped address.
+        raise InputError(f"SAN: {value!r} looks like an IP address but is not one.")
     return x509.DNSName(name)
 
 

@@ -28,6 +28,21 @@ _GROUPS, _GROUP_LEN = 5, 5  # 25 characters of a 50-letter alphabet: about 141 b
 class Secret:
     value: bytes
     generated: bool = False
+    warning: str | None = None  # e.g. the file it came from is readable by others
+
+
+def exposure(path: Path, what: str) -> str | None:
+    """A warning when a secret file can be read or written by users other than its owner."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (
+            f"WARNING: {what}: {path} is open to other users (mode {mode:04o}); "
+            f"run `chmod 600 {path}`."
+        )
+    return None
 
 
 def read_secret_file(path: Path, what: str) -> bytes:
@@ -74,7 +89,7 @@ def resolve(
     ``generate``, an empty answer (or no terminal) yields a generated password.
     """
     if file is not None:
-        return Secret(read_secret_file(file, what))
+        return Secret(read_secret_file(file, what), warning=exposure(file, what))
     value = secret_from_env(env)
     if value is not None:
         return Secret(value)

@@ -63,21 +63,29 @@ def _prompt(text: str, *, confirm: bool) -> Callable[[], str] | None:
     return ask
 
 
+def _warned(secret: Secret) -> Secret:
+    if secret.warning:
+        warn(secret.warning)
+    return secret
+
+
 def ca_passphrase(file: Path | None, *, confirm: bool = False) -> bytes:
     prompt = _prompt("CA passphrase", confirm=confirm)
-    return resolve(what="CA passphrase", file=file, env=CA_PASSPHRASE_ENV, prompt=prompt).value
+    secret = resolve(what="CA passphrase", file=file, env=CA_PASSPHRASE_ENV, prompt=prompt)
+    return _warned(secret).value
 
 
 def backup_passphrase(file: Path | None, *, confirm: bool = False) -> bytes:
     prompt = _prompt("Backup passphrase", confirm=confirm)
-    return resolve(
-        what="backup passphrase", file=file, env=BACKUP_PASSPHRASE_ENV, prompt=prompt
-    ).value
+    secret = resolve(what="backup passphrase", file=file, env=BACKUP_PASSPHRASE_ENV, prompt=prompt)
+    return _warned(secret).value
 
 
 def p12_password(file: Path | None) -> Secret:
     prompt = _prompt(".p12 password (empty: generate one)", confirm=True)
-    return resolve(what="password", file=file, env=P12_PASSWORD_ENV, prompt=prompt, generate=True)
+    return _warned(
+        resolve(what="password", file=file, env=P12_PASSWORD_ENV, prompt=prompt, generate=True)
+    )
 
 
 def warn(message: str) -> None:

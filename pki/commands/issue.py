@@ -155,6 +155,12 @@ def _issue_batch(
 
     rows = read_users_csv(csv_path)  # a bad file fails before any prompt
     h.require_ca()
+    if password_file is not None:
+        from pki.secrets import exposure
+
+        message = exposure(password_file, "password")
+        if message:
+            warn(message)
     batch = open_batch(
         h,
         rows,

@@ -26,6 +26,16 @@ def ca(home: PkiHome) -> CreatedCA:
     return init_ca(home, name="Fleet Root CA", org="Fleet", country="US", passphrase=PASSPHRASE)
 
 
+@pytest.fixture(autouse=True)
+def private_umask() -> Iterator[None]:
+    """Files the tests write (passphrase and password files among them) are 0600, as the docs
+    tell an operator to keep them; pki warns about a secret file others can read, which
+    test_secrets checks with files made open on purpose."""
+    old = os.umask(0o077)
+    yield
+    os.umask(old)
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No secrets or home from the developer's environment leak into a test."""

@@ -84,6 +84,8 @@ def test_server_duplicate_name_refused_then_replaced(home: PkiHome, ca: CreatedC
             "SAN: 'bücher.example' is not ASCII; give the xn-- (punycode) form.",
         ),
         ("web", ["*.example"], "SAN: '*.example' is neither an IP address nor a valid DNS name."),
+        ("web", ["10.0.0.256"], "SAN: '10.0.0.256' looks like an IP address but is not one."),
+        ("10.1.2", (), "SAN: '10.1.2' looks like an IP address but is not one."),
         (
             "*.edge.example",
             (),

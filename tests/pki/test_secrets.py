@@ -73,3 +73,26 @@ def test_generated_passwords_are_unambiguous_and_distinct() -> None:
     for pw in passwords:
         assert re.fullmatch(r"([a-zA-Z0-9]{5}-){4}[a-zA-Z0-9]{5}", pw)
         assert not set(pw) & set("0O1lI")
+
+
+def test_a_secret_file_open_to_others_is_used_with_a_warning(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pki.cli import app
+
+    pp = tmp_path / "pp"
+    pp.write_bytes(b"correct horse battery staple\n")
+    pp.chmod(0o644)
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(tmp_path / "pki"), "init-ca", "--name", "X", "--passphrase-file", str(pp)],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        f"WARNING: CA passphrase: {pp} is open to other users (mode 0644); run `chmod 600 {pp}`.\n"
+    )
+    pp.chmod(0o600)
+    again = CliRunner().invoke(
+        app, ["--home", str(tmp_path / "pki"), "crl", "--passphrase-file", str(pp)]
+    )
+    assert again.exit_code == 0 and again.stderr == ""
