@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from cryptography.x509.oid import NameOID
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from pki.certinfo import describe
 from supply.identity.dn import canonical_dn
-from supply.identity.errors import IdentityError
+from supply.identity.errors import IdentityError, LoginFailure
+from supply.identity.login import trust_store
 from supply.identity.models import CertificateIdentity
 from supply.identity.roles import ROLES
 
@@ -107,16 +108,38 @@ def _user_for_binding(binding: Binding, username: str | None) -> User:
     return user
 
 
-@transaction.atomic
+def login_refusal(certificate: x509.Certificate) -> str | None:
+    """Why this site's trust store would refuse ``certificate`` now (a sentence), or None.
+
+    The same check a login makes (chain, clientAuth, validity, every CRL), so a grant can refuse
+    a certificate that could never log in rather than leave a mapping nobody can use."""
+    pem = certificate.public_bytes(Encoding.PEM).decode("ascii")
+    try:
+        trust_store().verify(pem)
+    except LoginFailure as failure:
+        return str(failure).removeprefix("certificate: ")
+    return None
+
+
 def grant(binding: Binding, role: str, *, username: str | None = None) -> User:
     """Give the binding's user ``role`` (creating user and mapping as needed)."""
-    if role not in ROLES:
-        raise IdentityError(f"role: {role!r} is not one of {', '.join(ROLES)}.")
-    group = Group.objects.filter(name=role).first()
-    if group is None:
-        raise IdentityError(f"role: Group {role!r} is missing; run `supply migrate` first.")
+    return grant_roles(binding, [role], username=username)
+
+
+@transaction.atomic
+def grant_roles(binding: Binding, roles: Sequence[str], *, username: str | None = None) -> User:
+    """Give the binding's user every role in ``roles``, all or none."""
+    if not roles:
+        raise IdentityError(f"role: Give at least one of {', '.join(ROLES)}.")
+    for role in roles:
+        if role not in ROLES:
+            raise IdentityError(f"role: {role!r} is not one of {', '.join(ROLES)}.")
+    groups = {g.name: g for g in Group.objects.filter(name__in=roles)}
+    for role in roles:
+        if role not in groups:
+            raise IdentityError(f"role: Group {role!r} is missing; run `supply migrate` first.")
     user = _user_for_binding(binding, username)
-    user.groups.add(group)
+    user.groups.add(*groups.values())
     return user
 
 

@@ -117,7 +117,13 @@ def test_certificates_nginx_must_reject(edge_stack: EdgeStack) -> None:
 def test_service_rejects_what_nginx_lets_through(edge_stack: EdgeStack) -> None:
     """nginx accepts a CA-signed certificate without EKU; the service requires clientAuth."""
     cert = edge_stack.pki.forge("No Eku", ekus=())
-    edge_stack.supply_command("grant", "--cert", str(cert.cert_pem), "--role", "viewer")
+    refused = edge_stack.supply_command(
+        "grant", "--cert", str(cert.cert_pem), "--role", "viewer", check=False
+    )
+    assert refused.returncode == 1
+    assert "cannot log in here: Not made for client authentication" in refused.stderr
+    # Bound anyway, so the service's own check is what refuses the login.
+    edge_stack.supply_command("grant", "--cert", str(cert.cert_pem), "--role", "viewer", "--force")
     reply = edge_stack.curl(WHOAMI, user=cert)
     assert reply.status == 403
     assert reply.json()["detail"] == (

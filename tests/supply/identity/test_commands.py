@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -14,8 +15,14 @@ from django.core.management.base import CommandError
 
 from supply.identity.models import CertificateIdentity
 from tests.harness.pki_site import PkiSite
+from tests.supply.identity.conftest import Edge
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _trusting_the_site(edge: Edge) -> None:
+    """The commands check a --cert against the same trust store a login uses."""
 
 
 def run(*args: str, **env: str) -> str:
@@ -160,3 +167,50 @@ def test_identities_lists_text_and_json(pki_site: PkiSite) -> None:
         "issuer: CN=Harness Root CA,O=Harness Fleet\n" in text
     )
     assert f"pinned:{cert.info.sha256[:16]}" in text
+
+
+def test_grant_gives_every_role_named_in_one_call(pki_site: PkiSite) -> None:
+    cert = pki_site.issue_user("Several Roles")
+    out = run("grant", "--cert", str(cert.cert_pem), "--role", "clerk", "--role", "issuer")
+    assert out.endswith(f"has roles clerk, issuer; certificate {cert.info.subject_dn}\n")
+    again = run("grant", "--cert", str(cert.cert_pem), "--role", "viewer", "--role", "viewer")
+    assert again.endswith(f"has roles clerk, issuer, viewer; certificate {cert.info.subject_dn}\n")
+    listed = json.loads(run("identities", "--json"))
+    [row] = [r for r in listed if r["subject_dn"] == cert.info.subject_dn]
+    assert sorted(row["roles"]) == ["clerk", "issuer", "viewer"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("revoked", "Revoked."),
+        ("other-ca", "Not issued by a trusted CA."),
+        ("expired", "Expired on "),
+        ("no-eku", "Not made for client authentication (no clientAuth EKU)."),
+    ],
+)
+def test_grant_and_provision_admin_refuse_a_certificate_that_cannot_log_in(
+    pki_site: PkiSite, kind: str, reason: str
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    if kind == "revoked":
+        cert = pki_site.issue_user("Revoked Grantee")
+        pki_site.revoke(cert)
+    elif kind == "other-ca":
+        cert = pki_site.forge("Stranger", signer="other-ca")
+    elif kind == "expired":
+        cert = pki_site.forge(
+            "Expired", not_before=now - dt.timedelta(days=9), not_after=now - dt.timedelta(days=1)
+        )
+    else:
+        cert = pki_site.forge("No EKU", ekus=())
+    for command in (("grant", "--role", "viewer"), ("provision-admin",)):
+        with pytest.raises(CommandError) as refused:
+            run(command[0], "--cert", str(cert.cert_pem), *command[1:])
+        assert str(refused.value).startswith(f"cert: {cert.cert_pem} cannot log in here: {reason}")
+        assert str(refused.value).endswith(
+            " Renew it or import its CA and CRL, or give --force to bind it anyway."
+        )
+    assert not CertificateIdentity.objects.filter(subject_dn=cert.info.subject_dn).exists()
+    forced = run("grant", "--cert", str(cert.cert_pem), "--role", "viewer", "--force")
+    assert forced.endswith(f"has role viewer; certificate {cert.info.subject_dn}\n")

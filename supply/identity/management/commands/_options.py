@@ -12,11 +12,22 @@ from django.core.management.base import CommandError, CommandParser
 from pki.errors import PkiError
 from pki.secrets import P12_PASSWORD_ENV, read_secret_file, secret_from_env
 from supply.identity.errors import IdentityError
-from supply.identity.services import Binding, load_certificate
+from supply.identity.services import Binding, load_certificate, login_refusal
 
 
-def add_certificate_options(parser: CommandParser, *, pin: bool = True) -> None:
+def add_certificate_options(
+    parser: CommandParser, *, pin: bool = True, force: bool = False
+) -> None:
     parser.add_argument("--cert", type=Path, help="the user's certificate: PEM or .p12")
+    if force:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help=(
+                "bind a --cert that cannot log in here yet (say, a visitor whose site CA and "
+                "CRL are imported later)"
+            ),
+        )
     parser.add_argument(
         "--password-file",
         type=Path,
@@ -55,6 +66,13 @@ def binding_from_options(options: dict[str, Any]) -> Binding:
         raise CommandError("--cert: Give either --cert or --subject-dn/--issuer-dn, not both.")
     if cert is not None:
         certificate = load_certificate(cert, lambda: _password(options["password_file"]))
+        if "force" in options and not options["force"]:
+            reason = login_refusal(certificate)
+            if reason:
+                raise IdentityError(
+                    f"cert: {cert} cannot log in here: {reason} Renew it or import its CA and "
+                    "CRL, or give --force to bind it anyway."
+                )
         return Binding.from_certificate(certificate, pin=bool(options.get("pin")))
     if not (subject and issuer):
         raise CommandError("--cert: Give --cert FILE, or both --subject-dn and --issuer-dn.")

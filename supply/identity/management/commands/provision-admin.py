@@ -18,7 +18,7 @@ class Command(SupplyCommand):
     help = "Bind a certificate to a superuser, who then opens /supply/admin/ with it."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_certificate_options(parser)
+        add_certificate_options(parser, force=True)
         parser.add_argument("--username", help="name of the user (default: from the CN)")
 
     def handle(self, *args: Any, **options: Any) -> None:
