@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import get_commands, load_command_class
@@ -127,3 +131,24 @@ def test_every_message_reads_what_colon_sentence() -> None:
         f"{path}:{line}: {text!r}" for path, line, text in messages if not _SENTENCE.fullmatch(text)
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_command_error_on_the_command_line_is_the_message_alone(tmp_path: Path) -> None:
+    """One error form for both tools: `what: Sentence.` on stderr, no `CommandError:` prefix."""
+    env = {
+        **os.environ,
+        "SUPPLY_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "supply.settings",
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("supply")), "grant", "--role", "viewer"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (
+        1,
+        "--cert: Give --cert FILE, or both --subject-dn and --issuer-dn.\n",
+    )

@@ -91,14 +91,14 @@ def test_bad_bind_is_one_line_on_stderr(tmp_path):
         timeout=60,
     )
     assert done.returncode == 1
-    assert done.stderr == "CommandError: --bind: 'nowhere' is not HOST:PORT or unix:PATH.\n"
+    assert done.stderr == "--bind: 'nowhere' is not HOST:PORT or unix:PATH.\n"
 
 
 def test_bad_workers_setting_is_one_line_on_stderr(tmp_path):
     env = {**env_for(tmp_path), "SUPPLY_WORKERS": "four"}
     done = subprocess.run([SUPPLY, "serve"], env=env, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == "CommandError: SUPPLY_WORKERS: 'four' is not a positive number.\n"
+    assert done.stderr == "SUPPLY_WORKERS: 'four' is not a positive number.\n"
 
 
 def test_workers_default_and_setting(monkeypatch):
