@@ -87,6 +87,18 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        try:
+            number = metadata.version("tactical-edge")
+        except metadata.PackageNotFoundError:
+            number = "unknown (not installed)"
+        typer.echo(f"pki (tactical-edge) {number}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -98,6 +110,12 @@ def root(
             file_okay=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = PkiHome((home or default_home()).expanduser())
 

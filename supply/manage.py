@@ -4,6 +4,43 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
+from importlib import metadata
+
+_HELP: tuple[list[str], ...] = ([], ["help"], ["--help"], ["-h"])
+
+
+def version() -> str:
+    """The project's version (not Django's), as ``--version`` prints it."""
+    try:
+        return metadata.version("tactical-edge")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _help() -> str:
+    """The project's commands first, with their one-line help; Django's own below."""
+    import django
+    from django.core.management import get_commands, load_command_class
+
+    django.setup()
+    ours: list[tuple[str, str]] = []
+    theirs: list[tuple[str, str]] = []
+    for name, app in sorted(get_commands().items()):
+        (ours if app.partition(".")[0] == "supply" else theirs).append((name, app))
+    lines = [
+        "Usage: supply COMMAND [OPTIONS]   (supply COMMAND --help shows a command's options)",
+        "",
+        "Commands of the supply service:",
+    ]
+    for name, app in ours:
+        summary = (load_command_class(app, name).help or "").strip().splitlines()
+        lines.append(f"  {name:<24}{summary[0] if summary else ''}")
+    lines += ["", "Django's own commands:"]
+    lines += textwrap.wrap(
+        ", ".join(n for n, _ in theirs), 96, initial_indent="  ", subsequent_indent="  "
+    )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -21,6 +58,13 @@ def main() -> None:
 
     from django.db import DatabaseError
 
+    arguments = sys.argv[1:]
+    if arguments == ["--version"]:
+        print(f"supply (tactical-edge) {version()}")
+        return
+    if arguments in _HELP:
+        print(_help())
+        return
     try:
         execute_from_command_line(sys.argv)
     except DatabaseError as exc:

@@ -461,3 +461,10 @@ def test_option_mistakes_are_one_line_usage_errors(cli, tmp_path: Path) -> None:
         result = cli(*args)
         assert (result.exit_code, result.stderr) == (2, message + "\n")
         assert result.stdout == ""
+
+
+def test_version_is_the_projects(clean_env: None) -> None:
+    from importlib import metadata
+
+    out = ok(CliRunner().invoke(app, ["--version"]))
+    assert out == f"pki (tactical-edge) {metadata.version('tactical-edge')}\n"
