@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
 
 from cryptography import x509
@@ -39,6 +39,7 @@ class IssuedUser:
     p12_path: Path | None = None
     key_path: Path | None = None  # PEM export only: PKCS#8 encrypted with the password
     pem_path: Path | None = None  # PEM export only: the certificate followed by the CA's
+    same_name: tuple[str, ...] = ()  # serials of other valid user certificates with this name
 
 
 # A file to write once the serial is known and the index is locked: (path, bytes, exclusive).
@@ -298,7 +299,13 @@ def issue_user(
     """
     h = as_home(home)
     lifetime, kt = _check_user(request)
-    return _issue_user(h, request, ca or load_ca(h, passphrase), lifetime, kt, None)
+    issued = _issue_user(h, request, ca or load_ca(h, passphrase), lifetime, kt, None)
+    with h.index() as index:
+        others = index.rows(
+            "WHERE kind = 'user' AND name = ? AND status = 'valid' AND serial != ?",
+            (request.full_name, issued.info.serial),
+        )
+    return replace(issued, same_name=tuple(row.serial for row in others))
 
 
 def issue_user_recording(

@@ -103,3 +103,13 @@ def email_san(email: str) -> x509.RFC822Name:
 def organization(name: x509.Name) -> str | None:
     attrs = name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     return str(attrs[0].value) if attrs else None
+
+
+def org_unit_of(subject_dn: str) -> str | None:
+    """The OU of an RFC 4514 subject DN as the index keeps it, or None."""
+    try:
+        name = x509.Name.from_rfc4514_string(subject_dn)
+    except ValueError:
+        return None
+    attrs = name.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+    return str(attrs[0].value) if attrs else None

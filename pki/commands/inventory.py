@@ -1,5 +1,6 @@
 """``pki list`` and ``pki show``."""
 
+import collections
 import datetime as dt
 import json
 from typing import TYPE_CHECKING, Annotated
@@ -46,12 +47,32 @@ def list_certs(
         typer.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
         return
     now = dt.datetime.now(dt.UTC)
-    table = [("SERIAL", "KIND", "STATUS", "NOT AFTER", "NAME")]
-    table += [(r.serial, r.kind, _status(r, now), f"{r.not_after:%Y-%m-%d}", r.name) for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(4)]
+    names = collections.Counter(r.name for r in rows)
+    table = [("SERIAL", "KIND", "STATUS", "ISSUED", "NOT AFTER", "NAME")]
+    table += [
+        (
+            r.serial,
+            r.kind,
+            _status(r, now),
+            f"{r.issued_at:%Y-%m-%d}",
+            f"{r.not_after:%Y-%m-%d}",
+            r.name + (_telling_apart(r) if names[r.name] > 1 else ""),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(5)]
     for line in table:
         cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
-        typer.echo("  ".join([*cells, line[4]]))
+        typer.echo("  ".join([*cells, line[5]]))
+
+
+def _telling_apart(row: "IndexRow") -> str:
+    """What tells a certificate from others of the same name: its OU and email."""
+    from pki.names import org_unit_of
+
+    parts = [f"OU={ou}" for ou in [org_unit_of(row.subject_dn)] if ou]
+    parts += [san.removeprefix("email:") for san in row.sans if san.startswith("email:")]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _show_json(row: "IndexRow", info: "CertInfo") -> dict[str, object]:

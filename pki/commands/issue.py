@@ -139,6 +139,12 @@ def issue_user(
         typer.echo(f"  key:         {issued.key_path} (encrypted with the password)")
     if password.generated:
         typer.echo(f"  password:    {password.value.decode()}  (shown once; hand it over apart)")
+    if issued.same_name:
+        warn(
+            f"WARNING: name: {len(issued.same_name)} other valid certificate(s) are named "
+            f"{full_name!r} ({', '.join(issued.same_name)}); give a serial to `pki show` and "
+            "`pki revoke`, and see `pki list` for what tells them apart."
+        )
 
 
 def _issue_batch(

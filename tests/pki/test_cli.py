@@ -228,7 +228,7 @@ def test_list_and_show_round_trip_names(cli) -> None:
     assert "subject:    CN=José Núñez,O=Fleet\n" in text
     assert "status:     valid\n" in text
     table = ok(cli("list")).splitlines()
-    assert table[0].split() == ["SERIAL", "KIND", "STATUS", "NOT", "AFTER", "NAME"]
+    assert table[0].split() == ["SERIAL", "KIND", "STATUS", "ISSUED", "NOT", "AFTER", "NAME"]
     assert table[2].endswith("  Doe, Jane") and table[3].endswith("  José Núñez")
     fails(cli("show", "nobody"), "ID: No certificate with serial or name 'nobody'.")
 
@@ -468,3 +468,30 @@ def test_version_is_the_projects(clean_env: None) -> None:
 
     out = ok(CliRunner().invoke(app, ["--version"]))
     assert out == f"pki (tactical-edge) {metadata.version('tactical-edge')}\n"
+
+
+def test_a_second_user_of_the_same_name_is_warned_and_told_apart(cli) -> None:
+    init(cli)
+    secrets = ("--passphrase-file", "@PP", "--password-file", "@PW")
+    first = cli(
+        "issue-user", "Jane Doe", "--email", "jane@deck.example", "--org-unit", "Deck", *secrets
+    )
+    assert first.exit_code == 0 and first.stderr == ""
+    first_serial = first.stdout.split()[3]
+    second = cli("issue-user", "Jane Doe", "--org-unit", "Galley", *secrets)
+    assert second.exit_code == 0
+    assert second.stderr == (
+        f"WARNING: name: 1 other valid certificate(s) are named 'Jane Doe' ({first_serial}); give "
+        "a serial to `pki show` and `pki revoke`, and see `pki list` for what tells them apart.\n"
+    )
+    listed = ok(cli("list")).splitlines()
+    assert listed[0].split() == ["SERIAL", "KIND", "STATUS", "ISSUED", "NOT", "AFTER", "NAME"]
+    janes = [line for line in listed if "Jane Doe" in line]
+    assert [line.split("Jane Doe", 1)[1] for line in janes] == [
+        " (OU=Deck, jane@deck.example)",
+        " (OU=Galley)",
+    ]
+    assert next(line for line in listed if "Fleet Root CA" in line).endswith("Fleet Root CA")
+    shown = cli("show", "Jane Doe")
+    assert shown.exit_code == 1
+    assert "names several certificates" in shown.stderr and first_serial in shown.stderr
