@@ -227,8 +227,14 @@ def edge_config(
     )
 
 
-def render(config: EdgeConfig) -> str:
-    """The nginx configuration text for ``config``."""
+# Where a system nginx (the include form) writes the edge's access log when no --runtime-dir is
+# given: the log directory of Debian's, RHEL's and Alpine's packages alike.
+SYSTEM_ACCESS_LOG = "/var/log/nginx/edge-access.log"
+
+
+def render(config: EdgeConfig, *, include: bool = False) -> str:
+    """The nginx configuration text for ``config``: a whole nginx.conf for a private nginx, or
+    with ``include`` the http-context part a system nginx includes from its conf.d."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(config.templates),
         undefined=jinja2.StrictUndefined,
@@ -237,7 +243,14 @@ def render(config: EdgeConfig) -> str:
     )
     # Relative paths resolve against nginx's prefix (-p DIR), which is how tests run it.
     runtime = f"{config.runtime_dir}/" if config.runtime_dir else ""
-    return env.get_template("nginx.conf.j2").render(
+    if include:
+        access_log = f"{runtime}access.log" if runtime else SYSTEM_ACCESS_LOG
+    else:
+        access_log = f"{runtime}access.log"
+    template = "edge.conf.j2" if include else "nginx.conf.j2"
+    return env.get_template(template).render(
+        standalone_include=include,
+        access_log=access_log,
         server_name=config.server_name,
         listen=config.listen,
         server_cert=config.server_cert,

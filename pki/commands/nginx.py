@@ -12,6 +12,9 @@ from pki import nginx
 from pki.commands._common import home
 from pki.errors import InputError
 
+# Directories a system nginx includes inside http {} (Debian's and RHEL's packages).
+_INCLUDE_DIRS = ("conf.d", "sites-enabled", "sites-available")
+
 
 def _default_static_root() -> Path:
     # Mirrors STATIC_ROOT in supply/settings.py (pki must not import supply).
@@ -40,6 +43,13 @@ def nginx_config(
     out: Annotated[
         Path | None, typer.Option(help="Write here (0600) instead of standard output.")
     ] = None,
+    include: Annotated[
+        bool,
+        typer.Option(
+            "--include",
+            help="Only the server block and what it needs, for a system nginx's conf.d.",
+        ),
+    ] = False,
     web_root: Annotated[
         Path, typer.Option(help="The static web app served at /.")
     ] = nginx.DEFAULT_WEB_ROOT,
@@ -67,7 +77,15 @@ def nginx_config(
     ] = None,
     templates: Annotated[Path, typer.Option(help="Template directory.")] = nginx.DEFAULT_TEMPLATES,
 ) -> None:
-    """Render the nginx configuration (TLS, client certificates, identity headers, routes)."""
+    """Render the nginx configuration (TLS, client certificates, identity headers, routes): a
+    whole nginx.conf for a private nginx, or with --include a file for a system nginx's conf.d."""
+    if out is not None and not include and out.parent.name in _INCLUDE_DIRS:
+        raise InputError(
+            f"out: nginx reads {out.parent} inside its http block, where a whole nginx.conf is "
+            "refused; add --include to write the server block it expects."
+        )
+    if include and user is not None:
+        raise InputError("--user: A system nginx sets its own user; drop --user with --include.")
     config = nginx.edge_config(
         home(ctx),
         server,
@@ -82,9 +100,10 @@ def nginx_config(
         extra_services=[_extra_service(v, resolver) for v in extra or ()],
         templates=templates,
     )
-    text = nginx.render(config)
+    text = nginx.render(config, include=include)
     if out is None:
         typer.echo(text, nl=False)
     else:
         nginx.write_config(text, out)
-        typer.echo(f"Wrote {out}; check it with `nginx -t -c {out}`.", err=True)
+        check = "nginx -t" if include else f"nginx -t -c {out}"
+        typer.echo(f"Wrote {out}; check it with `{check}`, then reload nginx.", err=True)

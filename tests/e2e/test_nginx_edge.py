@@ -114,7 +114,9 @@ def test_rendered_config_passes_nginx_t_for_every_upstream_kind(
         done = _render(pki_site, prefix / "nginx.conf", upstream, "127.0.0.1:8443", *extra)
         assert done.returncode == 0, (name, done.stderr)
         conf = prefix / "nginx.conf"
-        assert done.stderr.strip() == f"Wrote {conf}; check it with `nginx -t -c {conf}`."
+        assert done.stderr.strip() == (
+            f"Wrote {conf}; check it with `nginx -t -c {conf}`, then reload nginx."
+        )
         assert stat.S_IMODE((prefix / "nginx.conf").stat().st_mode) == 0o600
         check = Nginx.test_config(prefix, prefix / "nginx.conf")
         assert check.returncode == 0, (name, check.stderr)

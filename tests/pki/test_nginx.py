@@ -133,3 +133,35 @@ def test_parse_resolver_mistakes(value: str) -> None:
     with pytest.raises(InputError) as err:
         nginx.parse_resolver(value)
     assert str(err.value) == f"resolver: {value!r} is not an IP address[:PORT]."
+
+
+def test_a_whole_config_into_conf_d_is_refused_and_include_is_the_server_block(
+    tmp_path: Path, clean_env: None
+) -> None:
+    from typer.testing import CliRunner
+
+    from pki.ca import init_ca
+    from pki.cli import app
+    from pki.issue import issue_server
+    from tests.pki.conftest import PASSPHRASE
+
+    home = tmp_path / "pki"
+    init_ca(home, name="Root", passphrase=PASSPHRASE)
+    issue_server(home, "edge.example", passphrase=PASSPHRASE)
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    argv = ["--home", str(home), "nginx-config", "--server", "edge.example"]
+    argv += ["--upstream", "127.0.0.1:8000", "--out", str(conf_d / "edge.conf")]
+    refused = CliRunner().invoke(app, argv)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"out: nginx reads {conf_d} inside its http block, where a whole nginx.conf is refused; "
+        "add --include to write the server block it expects.\n"
+    )
+    written = CliRunner().invoke(app, [*argv, "--include"])
+    assert written.exit_code == 0, written.stderr
+    text = (conf_d / "edge.conf").read_text()
+    starts = {line.split(" ", 1)[0] for line in text.splitlines() if line and line[0] != " "}
+    assert starts == {"#", "log_format", "map", "upstream", "server", "}"}
+    assert text.count("server {") == 1 and "log_format edge " in text
+    assert "access_log /var/log/nginx/edge-access.log edge;" in text
