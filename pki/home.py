@@ -4,7 +4,7 @@ Layout (docs/CONTRACTS.md): ``ca/cert.pem``, ``ca/key.pem`` (encrypted), ``ca/cr
 issuing CA ``ca/request.pem`` (while pending) and ``ca/chain.pem`` (the CAs above it); CAs and
 CRLs of the fleet in ``ca/peers/`` and ``ca/crls/``; the bundles nginx and the service read,
 ``ca/trust.pem`` and ``ca/crls.pem``; ``index.sqlite3``, ``log.jsonl`` (the audit log),
-``issued/<SERIAL>.pem``, ``servers/<NAME>/``, ``users/``, ``proxy-secret``.
+``issued/<SERIAL>.pem``, ``servers/<NAME>/``, ``users/<Name>-<SERIAL>.p12``, ``proxy-secret``.
 Directories are 0700 and every file is written 0600 (certificates too: the home is private; copies
 that must be world-readable are made by whoever deploys them).
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,8 +119,8 @@ class PkiHome:
     def server_dir(self, name: str) -> Path:
         return self.root / "servers" / name
 
-    def user_p12(self, serial: str) -> Path:
-        return self.users_dir / f"{serial}.p12"
+    def user_p12(self, serial: str, full_name: str) -> Path:
+        return self.users_dir / p12_file_name(full_name, serial)
 
     def has_ca(self) -> bool:
         return self.ca_cert.exists()
@@ -156,6 +157,16 @@ class PkiHome:
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def p12_file_name(full_name: str, serial: str) -> str:
+    """``Doe_Jane-3F2A....p12``: the person's name, for whoever hands the files out, and the
+    serial, which is unique (letters of any script kept; separators and the rest become ``_``)."""
+    readable = _UNSAFE.sub("_", full_name).strip("_.")[:48].rstrip("_.") or "user"
+    return f"{readable}-{serial}.p12"
 
 
 def as_home(home: PkiHome | Path | str) -> PkiHome:

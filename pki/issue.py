@@ -16,7 +16,7 @@ from pki.ca import LoadedCA, load_ca
 from pki.certinfo import CertInfo, describe, serial_hex
 from pki.errors import InputError, PkiError
 from pki.files import atomic_write
-from pki.home import PkiHome, as_home
+from pki.home import PkiHome, as_home, p12_file_name
 from pki.index import Index, IndexRow
 
 _SERIAL_ATTEMPTS = 5
@@ -268,7 +268,8 @@ class UserRequest:
     the emailProtection EKU) and ``org_unit`` (OU). The certificate: ``days`` (default 365) and
     ``key_type``. The export: a .p12 protected by ``password`` (``legacy`` for 3DES/SHA-1), or with
     ``pem`` the certificate and a PKCS#8 key encrypted with it. The file goes to ``out`` (never
-    overwritten), else ``<out_dir>/<SERIAL>.p12`` (``out_dir`` defaults to the home's ``users/``).
+    overwritten), else ``<out_dir>/<Name>-<SERIAL>.p12`` (``out_dir`` defaults to the home's
+    ``users/``; see ``pki.home.p12_file_name``).
     """
 
     full_name: str
@@ -390,7 +391,8 @@ def _user_files(
                 cert.public_bytes(Encoding.PEM) + ca.pem,
             ),
         }
-    path = r.out or (r.out_dir / f"{serial}.p12" if r.out_dir else h.user_p12(serial))
+    name = p12_file_name(r.full_name, serial)
+    path = r.out or (r.out_dir / name if r.out_dir else h.user_p12(serial, r.full_name))
     data = p12.export(
         key=key,
         cert=cert,

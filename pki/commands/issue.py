@@ -77,7 +77,9 @@ def issue_user(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output file (default users/<SERIAL>.p12).", dir_okay=False),
+        typer.Option(
+            "--out", help="Output file (default users/<Name>-<SERIAL>.p12).", dir_okay=False
+        ),
     ] = None,
     from_csv: Annotated[
         Path | None,

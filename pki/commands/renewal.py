@@ -55,7 +55,7 @@ def renew(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="User: the new .p12 (default users/<SERIAL>.p12).", dir_okay=False
+            "--out", help="User: the new .p12 (default users/<Name>-<SERIAL>.p12).", dir_okay=False
         ),
     ] = None,
     legacy: Annotated[

@@ -116,7 +116,7 @@ def test_round_trip_lists_verifies_and_issues(
         )
     )
     serial = issued.split()[3]
-    assert (target / "users" / f"{serial}.p12").exists()
+    assert (target / "users" / f"New_Nia-{serial}.p12").exists()
     assert audit.verify(PkiHome(target)).count == 8
     assert audit.entries(PkiHome(target))[-1].serials == (serial,)
     assert [p.name for p in tmp_path.iterdir() if ".restore-" in p.name] == []

@@ -135,7 +135,8 @@ def test_issue_user_p12_with_password_file(cli, legacy: bool) -> None:
     ]
     out = ok(cli(*args, *(["--legacy"] if legacy else [])))
     serial = out.split()[3]
-    p12 = cli.home.user_p12(serial)
+    p12 = cli.home.user_p12(serial, "Doe, Jane")
+    assert p12.name == f"Doe_Jane-{serial}.p12"
     encoding = "legacy 3DES/SHA-1" if legacy else "AES-256/PBKDF2"
     assert out.splitlines()[0] == rf"Issued user certificate {serial} for CN=Doe\, Jane,O=Fleet."
     assert out.splitlines()[2] == f"  .p12:        {p12} ({encoding})"
@@ -168,7 +169,7 @@ def test_issue_user_password_from_env(cli) -> None:
             env={"PKI_P12_PASSWORD": "env-password"},
         )
     )
-    p12 = cli.home.user_p12(out.split()[3])
+    p12 = cli.home.user_p12(out.split()[3], "Jane")
     assert pkcs12.load_pkcs12(p12.read_bytes(), b"env-password").key is not None
 
 
@@ -388,7 +389,7 @@ def test_issue_user_pem(cli, tmp_path: Path) -> None:
     key = load_pem_private_key(key_file.read_bytes(), password=PEM_PASSWORD)
     assert key.public_key() == certs[0].public_key()
     assert mode(cert_file) == mode(key_file) == 0o600
-    assert not cli.home.user_p12(serial).exists()
+    assert list(cli.home.users_dir.glob("*.p12")) == []
 
 
 def test_list_expiring_within(cli) -> None:

@@ -175,7 +175,9 @@ def test_eight_concurrent_issue_user_processes(
     assert len(rows) == 8
     assert {serial for serial, _ in rows} == printed
     assert sorted(name for _, name in rows) == [f"User {i}" for i in range(8)]
-    assert sorted(p.stem for p in home.users_dir.glob("*.p12")) == sorted(printed)
+    assert sorted(p.name for p in home.users_dir.glob("*.p12")) == sorted(
+        f"User_{name[5:]}-{serial}.p12" for serial, name in rows
+    )
     assert sorted(p.stem for p in home.issued_dir.glob("*.pem")) == sorted(
         [*printed, ca.info.serial]
     )
@@ -233,8 +235,8 @@ def test_batch_killed_midway_leaves_a_consistent_home(
     # Every indexed certificate has its files; a .p12 written by the killed step may lack a row.
     for serial in serials:
         assert load_pem(home.issued_cert(serial).read_bytes()).serial_number == int(serial, 16)
-        assert (out / f"{serial}.p12").exists()
-    orphans = {p.stem for p in out.glob("*.p12")} - serials
+        assert len(list(out.glob(f"User_*-{serial}.p12"))) == 1
+    orphans = {p.stem.rsplit("-", 1)[1] for p in out.glob("*.p12")} - serials
     assert len(orphans) <= 1
     [sheet] = out.glob("passwords-*.csv")
     with sheet.open(newline="", encoding="utf-8") as fh:
@@ -244,7 +246,7 @@ def test_batch_killed_midway_leaves_a_consistent_home(
     assert serials <= set(recorded) and len(set(recorded) - serials) <= 1
     for serial in serials:
         assert pkcs12.load_pkcs12(
-            (out / f"{serial}.p12").read_bytes(), recorded[serial].encode()
+            next(out.glob(f"*-{serial}.p12")).read_bytes(), recorded[serial].encode()
         ).key
     # The home keeps working.
     after = issue_user(home, UserRequest("After", password=PASSWORD), passphrase=PASSPHRASE)

@@ -140,7 +140,7 @@ def test_user_profile_with_email_and_org_unit(home: PkiHome, ca: CreatedCA) -> N
     assert issued.info.subject_dn == r"CN=Doe\, Jane,OU=S4 Logistics,O=Fleet"
     assert issued.info.client_auth and not issued.info.server_auth
     assert (issued.info.not_after - issued.info.not_before).days == 365
-    assert issued.p12_path == home.user_p12(issued.info.serial)
+    assert issued.p12_path == home.users_dir / f"Doe_Jane-{issued.info.serial}.p12"
     assert mode(issued.p12_path) == 0o600
 
 
