@@ -81,7 +81,8 @@ app = typer.Typer(
     name="pki",
     help="Certificate toolkit: a root CA, server and user certificates, revocation, inventory.",
     no_args_is_help=True,
-    add_completion=False,
+    # `pki --install-completion` / `--show-completion SHELL`: bash, zsh, fish, PowerShell.
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )

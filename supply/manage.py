@@ -7,6 +7,14 @@ import sys
 import textwrap
 from importlib import metadata
 
+# `supply --show-completion >> ~/.bashrc`: bash asks Django's own completer (ManagementUtility
+# reads COMP_WORDS and COMP_CWORD when DJANGO_AUTO_COMPLETE is set).
+BASH_COMPLETION = """_supply_completion() {
+    COMPREPLY=( $( COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD=$COMP_CWORD \\
+                   DJANGO_AUTO_COMPLETE=1 "$1" 2>/dev/null ) )
+}
+complete -F _supply_completion -o default supply"""
+
 _HELP: tuple[list[str], ...] = ([], ["help"], ["--help"], ["-h"])
 
 
@@ -59,10 +67,14 @@ def main() -> None:
     from django.db import DatabaseError
 
     arguments = sys.argv[1:]
+    completing = "DJANGO_AUTO_COMPLETE" in os.environ  # Django answers the shell's question
     if arguments == ["--version"]:
         print(f"supply (tactical-edge) {version()}")
         return
-    if arguments in _HELP:
+    if arguments in (["--show-completion"], ["--show-completion", "bash"]):
+        print(BASH_COMPLETION)
+        return
+    if arguments in _HELP and not completing:
         print(_help())
         return
     try:

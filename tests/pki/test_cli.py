@@ -496,3 +496,23 @@ def test_a_second_user_of_the_same_name_is_warned_and_told_apart(cli) -> None:
     shown = cli("show", "Jane Doe")
     assert shown.exit_code == 1
     assert "names several certificates" in shown.stderr and first_serial in shown.stderr
+
+
+def test_shell_completion_knows_every_command(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    pki = str(Path(sys.executable).with_name("pki"))
+    shown = subprocess.run(
+        [pki, "--show-completion", "bash"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "complete -o default -F _pki_completion pki" in shown.stdout
+    answers = {}
+    for word in ("import-", "ng"):
+        env = {**os.environ, "_PKI_COMPLETE": "complete_bash", "COMP_WORDS": f"pki {word}"}
+        done = subprocess.run(
+            [pki], env={**env, "COMP_CWORD": "1"}, capture_output=True, text=True, timeout=60
+        )
+        answers[word] = done.stdout.split()
+    assert answers == {"import-": ["import-ca", "import-crl"], "ng": ["nginx-config"]}

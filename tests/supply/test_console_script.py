@@ -49,3 +49,19 @@ def test_help_lists_the_services_commands_first(tmp_path: Path, argv: tuple[str,
     )
     django_part = " ".join(lines[lines.index("Django's own commands:") + 1 :])
     assert "migrate" in django_part and "grant" not in django_part
+
+
+def test_bash_completes_commands_through_the_shown_script(tmp_path: Path) -> None:
+    script = _supply(tmp_path, "--show-completion").stdout
+    assert "complete -F _supply_completion" in script
+    (tmp_path / "completion.bash").write_text(script)
+    probe = (
+        f"source {tmp_path / 'completion.bash'}; COMP_WORDS=(supply gra); COMP_CWORD=1; "
+        f'_supply_completion {SUPPLY}; echo "${{COMPREPLY[@]}}"'
+    )
+    env = {**os.environ, "SUPPLY_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        ["bash", "-c", probe], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "grant\n"), done.stderr
