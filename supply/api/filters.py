@@ -110,11 +110,17 @@ class StrictBooleanFilter(django_filters.Filter):  # type: ignore[misc]
 
 class SearchFilter(filters.SearchFilter):
     """DRF's search, whose refusal of a bad term (NUL) names the parameter like every other
-    filter error (DRF's own answer was a bare list)."""
+    filter error (DRF's own answer was a bare list). A view may define
+    ``search_term(term) -> term`` to read a term in its domain's terms (an NSN typed dashed)."""
+
+    def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
+        self._view = view  # DRF makes one backend per request
+        return super().filter_queryset(request, queryset, view)
 
     def get_search_terms(self, request: Request) -> list[str]:
         try:
             terms: list[str] = super().get_search_terms(request)
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({self.search_param: exc.detail}) from None
-        return terms
+        normalize = getattr(getattr(self, "_view", None), "search_term", None)
+        return [normalize(term) for term in terms] if normalize else terms

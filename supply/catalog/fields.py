@@ -10,23 +10,25 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from supply.catalog.models import (
-    NSN,
-    NSN_MESSAGE,
-    NSN_PATTERN,
+    NSN_INPUT_MESSAGE,
+    NSN_INPUT_PATTERN,
     UIC,
     UIC_MESSAGE,
     UIC_PATTERN,
     Item,
     Unit,
+    canonical_nsn,
 )
 
 
-@extend_schema_field({"type": "string", "pattern": NSN_PATTERN, "minLength": 13, "maxLength": 13})
+@extend_schema_field(
+    {"type": "string", "pattern": NSN_INPUT_PATTERN, "minLength": 13, "maxLength": 16}
+)
 class NsnField(serializers.SlugRelatedField[Item]):
-    """An item by its 13-digit NSN."""
+    """An item by its NSN: 13 digits, or dashed as printed (``6505-01-332-4567``)."""
 
     default_error_messages = {
-        "format": NSN_MESSAGE,
+        "format": NSN_INPUT_MESSAGE,
         "does_not_exist": "No item with NSN {value}.",
     }
 
@@ -35,9 +37,10 @@ class NsnField(serializers.SlugRelatedField[Item]):
         super().__init__(slug_field="nsn", **kwargs)
 
     def to_internal_value(self, data: Any) -> Item:
-        if not isinstance(data, str) or not NSN.match(data):
+        nsn = canonical_nsn(data)
+        if nsn is None:
             self.fail("format")
-        return super().to_internal_value(data)
+        return super().to_internal_value(nsn)
 
 
 @extend_schema_field({"type": "string", "pattern": UIC_PATTERN, "minLength": 6, "maxLength": 6})

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 
-from supply.catalog.models import Allowance, Item, Location
+from supply.catalog.models import Allowance, Item, Location, canonical_nsn
+
+
+class NsnFilter(django_filters.CharFilter):  # type: ignore[misc]
+    """An NSN, plain or dashed as printed; anything else matches nothing, as before."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, canonical_nsn(value) or value)
 
 
 class ItemFilter(django_filters.FilterSet):  # type: ignore[misc]
@@ -31,7 +40,7 @@ class LocationFilter(django_filters.FilterSet):  # type: ignore[misc]
 
 class AllowanceFilter(django_filters.FilterSet):  # type: ignore[misc]
     unit = django_filters.CharFilter(field_name="unit__uic", help_text="UIC")
-    nsn = django_filters.CharFilter(field_name="item__nsn")
+    nsn = NsnFilter(field_name="item__nsn")
 
     class Meta:
         model = Allowance

@@ -18,6 +18,8 @@ from django.db import models
 NSN_PATTERN: Final = "^[0-9]{13}$"
 UIC_PATTERN: Final = "^[A-Z0-9]{6}$"
 NSN_MESSAGE: Final = "NSN must be exactly 13 digits."
+# What the API says where it also takes the dashed form (a lookup or a new item).
+NSN_INPUT_MESSAGE: Final = "NSN must be 13 digits, plain or dashed as printed (6505-01-332-4567)."
 UIC_MESSAGE: Final = "UIC must be 6 upper-case letters or digits."
 
 
@@ -28,6 +30,22 @@ def _whole_string(pattern: str) -> str:
 NSN: Final = re.compile(_whole_string(NSN_PATTERN))
 UIC: Final = re.compile(_whole_string(UIC_PATTERN))
 NSN_VALIDATOR = RegexValidator(NSN.pattern, NSN_MESSAGE)
+# As printed on labels and shipping papers: FSC-NCB-serial, 4-2-3-4 digits (6505-01-332-4567).
+NSN_DASHED: Final = re.compile(r"\A([0-9]{4})-([0-9]{2})-([0-9]{3})-([0-9]{4})\Z")
+# What the API accepts: either form (the schema's pattern; Python checks NSN or NSN_DASHED).
+NSN_INPUT_PATTERN: Final = "^([0-9]{13}|[0-9]{4}-[0-9]{2}-[0-9]{3}-[0-9]{4})$"
+
+
+def canonical_nsn(value: object) -> str | None:
+    """The 13 digits of an NSN given plain or dashed; None when it is neither."""
+    if not isinstance(value, str):
+        return None
+    if NSN.match(value):
+        return value
+    dashed = NSN_DASHED.match(value)
+    return "".join(dashed.groups()) if dashed else None
+
+
 UIC_VALIDATOR = RegexValidator(UIC.pattern, UIC_MESSAGE)
 UI_VALIDATOR = RegexValidator(r"^[A-Z]{2}\Z", "Unit of issue must be 2 upper-case letters.")
 # Blank is allowed by the field (blank=True), which skips validators: a pattern that also matched

@@ -7,7 +7,7 @@ from rest_framework import viewsets
 
 from supply.api.permissions import HasRole
 from supply.catalog import filters, serializers
-from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
+from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue, canonical_nsn
 from supply.idempotency import keys as idempotency
 from supply.identity.roles import MANAGER
 
@@ -37,6 +37,12 @@ class ItemViewSet(CatalogViewSet):
     lookup_field = "nsn"
     filterset_class = filters.ItemFilter
     search_fields = ["nsn", "common_name", "description"]
+
+    @staticmethod
+    def search_term(term: str) -> str:
+        """An NSN typed as printed (6505-01-332-4567) finds the item."""
+        return canonical_nsn(term) or term
+
     ordering_fields = ["nsn", "common_name", "price"]
 
 

@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from supply.api.filters import IdFilter, StrictBooleanFilter, UtcDateTimeFilter
+from supply.catalog.filters import NsnFilter
 from supply.inventory.models import LedgerEntry, Stock
 
 
@@ -13,7 +14,7 @@ class StockFilter(django_filters.FilterSet):  # type: ignore[misc]
     unit = django_filters.CharFilter(field_name="location__unit__uic", help_text="UIC")
     location = django_filters.CharFilter(field_name="location__code", help_text="location code")
     location_id = IdFilter(field_name="location_id", help_text="location id")
-    nsn = django_filters.CharFilter(field_name="item__nsn")
+    nsn = NsnFilter(field_name="item__nsn")
     in_stock = StrictBooleanFilter(
         method="filter_in_stock", help_text="true: only rows with something on hand"
     )
@@ -33,7 +34,7 @@ class StockFilter(django_filters.FilterSet):  # type: ignore[misc]
 class LedgerFilter(django_filters.FilterSet):  # type: ignore[misc]
     """Filters on what the rows recorded when written (NSN, UICs), not on today's catalog."""
 
-    nsn = django_filters.CharFilter(field_name="nsn")
+    nsn = NsnFilter(field_name="nsn")
     unit = django_filters.CharFilter(
         method="filter_unit", help_text="UIC: rows moving stock in or out of the unit's locations"
     )

@@ -21,6 +21,14 @@ SHELF = BINS[1]
 NSN = "6545009220000"  # in the demo catalog; the tests only count changes, never totals
 
 
+def dashed(nsn: str) -> str:
+    """An NSN as the page shows it (and as labels print it): 6545-00-922-0000."""
+    return f"{nsn[:4]}-{nsn[4:6]}-{nsn[6:9]}-{nsn[9:]}"
+
+
+DASHED = dashed(NSN)
+
+
 def go(page, link: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=link).click()
 
@@ -144,7 +152,7 @@ def test_catalog_search_and_reorder_report_show_what_the_api_says(open_as, site)
     )
     assert api["count"] > 0
     shown = page.locator("#catalog tbody tr td:first-child").all_inner_texts()
-    assert shown == [item["nsn"] for item in api["results"]]
+    assert shown == [dashed(item["nsn"]) for item in api["results"]]
     assert page.locator("#catalog-count").inner_text() == (
         f"{api['count']} result{'' if api['count'] == 1 else 's'}"
     )
@@ -157,7 +165,7 @@ def test_catalog_search_and_reorder_report_show_what_the_api_says(open_as, site)
     rows = [r.locator("td").all_inner_texts() for r in page.locator("#reorder tbody tr").all()]
     assert rows == [
         [
-            line["unit"], line["nsn"], line["common_name"], str(line["on_hand"]),
+            line["unit"], dashed(line["nsn"]), line["common_name"], str(line["on_hand"]),
             str(line["reorder_point"]), str(line["allowance"]), str(line["shortfall"]),
         ]
         for line in report["results"]
@@ -187,7 +195,7 @@ def test_the_pager_walks_a_long_catalog(open_as, site, tmp_path):
     page.locator("#catalog-count").wait_for()
     second = page.locator("#catalog tbody tr td:first-child").all_inner_texts()
     assert len(first) + len(second) == 60
-    assert sorted(first + second) == sorted(row.split(",")[0] for row in rows)
+    assert sorted(first + second) == sorted(dashed(row.split(",")[0]) for row in rows)
     assert page.get_by_role("button", name="Next page →").is_disabled()
     with page.expect_response(lambda r: "search=Pager" in r.url):
         previous.click()
@@ -239,11 +247,12 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
     doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
     before = {RECEIVING: on_hand(page, RECEIVING), SHELF: on_hand(page, SHELF)}
 
-    fill_operation(page, "receipt", {"nsn": NSN, "location": RECEIVING, "quantity": "7"})
+    # Typed as printed on the label: dashed.
+    fill_operation(page, "receipt", {"nsn": DASHED, "location": RECEIVING, "quantity": "7"})
     page.locator("#receipt-form [name=document_number]").fill(f"{doc}-R")
     receipt = submit(page, "receipt")
     assert re.fullmatch(
-        rf"Receipt recorded: 7 × {NSN}, document {doc}-R \(ledger entry \d+\)\.", receipt
+        rf"Receipt recorded: 7 × {DASHED}, document {doc}-R \(ledger entry \d+\)\.", receipt
     )
 
     fill_operation(
@@ -252,13 +261,13 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
         {"nsn": NSN, "from_location": RECEIVING, "to_location": SHELF, "quantity": "5"},
     )
     page.locator("#stow-form [name=document_number]").fill(f"{doc}-S")
-    assert submit(page, "stow").startswith(f"Stow recorded: 5 × {NSN}, document {doc}-S")
+    assert submit(page, "stow").startswith(f"Stow recorded: 5 × {DASHED}, document {doc}-S")
 
     fill_operation(
         page, "issue", {"nsn": NSN, "location": SHELF, "customer_unit": CUSTOMER, "quantity": "3"}
     )
     page.locator("#issue-form [name=document_number]").fill(f"{doc}-I")
-    assert submit(page, "issue").startswith(f"Issue recorded: 3 × {NSN}, document {doc}-I")
+    assert submit(page, "issue").startswith(f"Issue recorded: 3 × {DASHED}, document {doc}-I")
     screenshot(page, "issue-recorded")
 
     assert on_hand(page, RECEIVING) == before[RECEIVING] + 7 - 5
@@ -319,7 +328,7 @@ def test_a_retry_after_a_lost_answer_applies_once(open_as, site):
     )
     page.locator("#receipt .result .msg-error").evaluate("el => el.remove()")
     assert re.fullmatch(
-        rf"Receipt recorded: 4 × {NSN}, document {doc} \(ledger entry \d+\)\. "
+        rf"Receipt recorded: 4 × {DASHED}, document {doc} \(ledger entry \d+\)\. "
         r"It had already arrived: recorded once\.",
         submit(page, "receipt"),
     )
@@ -365,7 +374,7 @@ def test_the_same_values_after_a_reload_are_the_same_submission(open_as, site):
 
     # Answered: the same values once more are a new receipt, with a new key.
     fill_operation(page, "receipt", values)
-    assert submit(page, "receipt").startswith(f"Receipt recorded: 6 × {NSN}, document {doc} (")
+    assert submit(page, "receipt").startswith(f"Receipt recorded: 6 × {DASHED}, document {doc} (")
     assert len(keys) == 3 and keys[2] != keys[0]
     assert [r["Qty"] for r in ledger_rows(page, doc)] == ["6", "6"]
 
@@ -393,7 +402,7 @@ def test_validation_and_conflicts_are_explained(open_as, site):
     errors = page.locator("#issue-form .field-error").all_inner_texts()
     assert [e for e in errors if e] == [
         "Choose your unit.",
-        "NSN must be exactly 13 digits.",
+        "NSN must be 13 digits, plain or dashed as printed (6505-01-332-4567).",
         "Choose one.",
         "Choose one.",
         "Quantity must be a whole number of at least 1.",
@@ -403,7 +412,9 @@ def test_validation_and_conflicts_are_explained(open_as, site):
     nsn_input = page.locator("#issue-form [name=nsn]")
     assert nsn_input.get_attribute("aria-invalid") == "true"
     described = (nsn_input.get_attribute("aria-describedby") or "").split()
-    assert page.locator(f"#{described[-1]}").inner_text() == "NSN must be exactly 13 digits."
+    assert page.locator(f"#{described[-1]}").inner_text() == (
+        "NSN must be 13 digits, plain or dashed as printed (6505-01-332-4567)."
+    )
 
     # More than on hand: the service refuses (409) and the page shows the service's own words.
     held = on_hand(page, SHELF)
@@ -513,7 +524,7 @@ def test_a_manager_adjusts_stock_to_an_inventory_count(open_as, site):
     page.locator("#adjustment-form [name=counted]").fill(str(counted))
     page.locator("#adjustment-form [name=document_number]").fill(doc)
     assert re.fullmatch(
-        rf"Adjustment recorded: {nsn} at {location} counted {counted}, a change of \+3, "
+        rf"Adjustment recorded: {dashed(nsn)} at {location} counted {counted}, a change of \+3, "
         rf"document {doc} \(ledger entry \d+\)\.",
         submit(page, "adjustment"),
     )
@@ -574,7 +585,7 @@ def test_a_form_works_from_the_keyboard_alone(open_as, site):
     page.keyboard.press("Enter")
     page.locator("#receipt .result .msg-ok").wait_for()
     answer = page.evaluate("document.activeElement.textContent")
-    assert answer.startswith(f"Receipt recorded: 1 × {NSN}, document {doc} (")
+    assert answer.startswith(f"Receipt recorded: 1 × {DASHED}, document {doc} (")
     screenshot(page, "receipt-keyboard-recorded")
 
 

@@ -3,6 +3,7 @@
 import { h, field, option, formatDate } from "../dom.js";
 import { units, unitLabel } from "../reference.js";
 import { listPage } from "./list.js";
+import { dashedNsn } from "../nsn.js";
 
 /** A <select> filled once its loader answers; the first option means "any". */
 export function asyncSelect(name, loader, label, value, anyText) {
@@ -20,7 +21,7 @@ function text(name, attrs = {}) {
   return h("input", { type: "text", name, autocomplete: "off", ...attrs });
 }
 
-const nsnCell = (nsn) => h("span", { class: "mono" }, nsn);
+const nsnCell = (nsn) => h("span", { class: "mono" }, dashedNsn(nsn));
 
 function locationText(loc) {
   return loc ? `${loc.unit}/${loc.code}` : "";

@@ -7,8 +7,10 @@ import { request, newKey, ApiError } from "../api.js";
 import { h, field, option, message } from "../dom.js";
 import { permission } from "../identity.js";
 import { locations, units, unitLabel } from "../reference.js";
+import { dashedNsn } from "../nsn.js";
 
-const NSN_PATTERN = /^[0-9]{13}$/;
+// 13 digits, or dashed as printed on labels and shipping papers: 6505-01-332-4567.
+const NSN_PATTERN = /^(?:[0-9]{13}|[0-9]{4}-[0-9]{2}-[0-9]{3}-[0-9]{4})$/;
 
 const OPERATIONS = {
   receipt: {
@@ -67,7 +69,7 @@ const CONTROLS = {
       "Item NSN",
       h("input", {
         name: "nsn", required: true, inputmode: "numeric", autocomplete: "off",
-        pattern: "[0-9]{13}", maxlength: "13", placeholder: "13 digits",
+        pattern: "[0-9]{13}|[0-9]{4}-[0-9]{2}-[0-9]{3}-[0-9]{4}", maxlength: "16", placeholder: "6505-01-332-4567",
       }),
       "The 13-digit National Stock Number, without dashes.",
     ),
@@ -89,7 +91,7 @@ const CONTROLS = {
 function validate(values) {
   const errors = {};
   if (!values.unit) errors.unit = "Choose your unit.";
-  if (!NSN_PATTERN.test(values.nsn ?? "")) errors.nsn = "NSN must be exactly 13 digits.";
+  if (!NSN_PATTERN.test(values.nsn ?? "")) errors.nsn = "NSN must be 13 digits, plain or dashed as printed (6505-01-332-4567).";
   if ("quantity" in values && !(/^[0-9]+$/.test(values.quantity) && Number(values.quantity) >= 1)) {
     errors.quantity = "Quantity must be a whole number of at least 1.";
   }
@@ -150,9 +152,9 @@ function describeSuccess(op, body, data) {
   if (op === "adjustment") {
     const delta = Number(data?.quantity);
     const change = Number.isFinite(delta) ? `, a change of ${delta > 0 ? "+" : ""}${delta}` : "";
-    return `Adjustment recorded: ${body.nsn} at ${body.location} counted ${body.counted}${change}, document ${body.document_number}${id}.`;
+    return `Adjustment recorded: ${dashedNsn(body.nsn)} at ${body.location} counted ${body.counted}${change}, document ${body.document_number}${id}.`;
   }
-  return `${OPERATIONS[op].title} recorded: ${body.quantity} × ${body.nsn}, document ${body.document_number}${id}.`;
+  return `${OPERATIONS[op].title} recorded: ${body.quantity} × ${dashedNsn(body.nsn)}, document ${body.document_number}${id}.`;
 }
 
 export function operationPage(op, session) {

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from supply.catalog.models import NSN_INPUT_MESSAGE
 from supply.inventory import services
 from supply.inventory.models import LedgerEntry, Stock
 
@@ -61,6 +62,21 @@ def test_receipt_returns_the_ledger_row(site, clerk):
         "created_at": body["created_at"],
     }
     assert stock(site, site.receiving) == 12
+
+
+def test_an_nsn_typed_as_printed_books_the_item_and_filters_find_it(site, clerk):
+    response = clerk.post(
+        "/supply/api/receipts/", receipt_body(nsn="6505-01-332-4567"), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["nsn"] == "6505013324567"
+    assert stock(site, site.receiving) == 12
+    for path in ("/supply/api/stock/", "/supply/api/transactions/"):
+        found = clerk.get(path, {"nsn": "6505-01-332-4567"}).json()["results"]
+        assert [row["nsn"] for row in found] == ["6505013324567"], path
+    searched = clerk.get("/supply/api/items/", {"search": "6505-01-332-4567"}).json()["results"]
+    assert [item["nsn"] for item in searched] == ["6505013324567"]
+    assert clerk.get("/supply/api/stock/", {"nsn": "6505-01-33-24567"}).json()["results"] == []
 
 
 def test_stow_and_issue_over_http(site, clerk, issuer):
@@ -176,14 +192,15 @@ BAD_RECEIPTS = [
         400,
         {"location": ["No location 'Z-99' in unit W1AAAA."]},
     ),
-    ("short NSN", {"nsn": "650501332456"}, 400, {"nsn": ["NSN must be exactly 13 digits."]}),
+    ("short NSN", {"nsn": "650501332456"}, 400, {"nsn": [NSN_INPUT_MESSAGE]}),
     (
         "NSN with letters",
         {"nsn": "65050133245AB"},
         400,
-        {"nsn": ["NSN must be exactly 13 digits."]},
+        {"nsn": [NSN_INPUT_MESSAGE]},
     ),
-    ("NSN as number", {"nsn": 6505013324567}, 400, {"nsn": ["NSN must be exactly 13 digits."]}),
+    ("NSN as number", {"nsn": 6505013324567}, 400, {"nsn": [NSN_INPUT_MESSAGE]}),
+    ("NSN dashed wrongly", {"nsn": "6505-013-32-4567"}, 400, {"nsn": [NSN_INPUT_MESSAGE]}),
     ("unknown NSN", {"nsn": "1111111111111"}, 400, {"nsn": ["No item with NSN 1111111111111."]}),
     ("unknown UIC", {"unit": "W9ZZZZ"}, 400, {"unit": ["No unit with UIC W9ZZZZ."]}),
     (
@@ -419,7 +436,7 @@ ISSUE_BODY = {
             },
         ),
         ({"location": "Z-99"}, {"location": ["No location 'Z-99' in unit W1AAAA."]}),
-        ({"nsn": "65050133245"}, {"nsn": ["NSN must be exactly 13 digits."]}),
+        ({"nsn": "65050133245"}, {"nsn": [NSN_INPUT_MESSAGE]}),
         (
             {"customer_unit": "w3cccc1"},
             {"customer_unit": ["UIC must be 6 upper-case letters or digits."]},
