@@ -51,7 +51,7 @@ export function permission(me, operation) {
   const have = (me?.roles || []).length ? me.roles.join(", ") : "no role";
   return {
     allowed: false,
-    reason: `You need the ${role} role for this (you have: ${have}). An administrator can grant it with: supply grant --cert YOUR-CERT.pem --role ${role}`,
+    reason: `You need the ${role} role for this (you have: ${have}). Your site's administrator can grant it.`,
   };
 }
 

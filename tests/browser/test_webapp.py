@@ -450,8 +450,8 @@ def test_a_viewer_sees_the_forms_disabled_and_the_api_refuses(open_as, site):
         assert button.is_disabled()
         reason = page.locator(f"#{op}-denied").inner_text()
         assert reason == (
-            f"You need the {role} role for this (you have: viewer). An administrator can grant it "
-            f"with: supply grant --cert YOUR-CERT.pem --role {role}"
+            f"You need the {role} role for this (you have: viewer). Your site's administrator can "
+            "grant it."
         )
         assert button.get_attribute("aria-describedby") == f"{op}-denied"
     screenshot(page, "issue-viewer-disabled")
@@ -540,14 +540,13 @@ def test_a_clerk_sees_the_adjustment_form_disabled_with_the_reason(open_as, site
     page = open_as(site.clerk, "adjustment")
     assert page.locator("#adjustment-form button[type=submit]").is_disabled()
     assert page.locator("#adjustment-denied").inner_text() == (
-        "You need the manager role for this (you have: clerk, issuer). An administrator can grant "
-        "it with: supply grant --cert YOUR-CERT.pem --role manager"
+        "You need the manager role for this (you have: clerk, issuer). Your site's administrator "
+        "can grant it."
     )
     go(page, "Who am I")
     assert page.locator(".capabilities .cannot").all_text_contents() == [
         "Not allowed: ✗ Set stock to an inventory count — You need the manager role for this "
-        "(you have: clerk, issuer). An administrator can grant it with: supply grant --cert "
-        "YOUR-CERT.pem --role manager"
+        "(you have: clerk, issuer). Your site's administrator can grant it."
     ]
 
 
