@@ -255,6 +255,13 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
         rf"Receipt recorded: 7 × {DASHED}, document {doc}-R \(ledger entry \d+\)\.", receipt
     )
 
+    # The next form starts in the unit of the last recorded operation, its locations loaded.
+    go(page, "Stow")
+    stow_form = page.locator("#stow-form")
+    assert stow_form.locator("[name=unit]").input_value() == UNIT
+    stow_form.locator(f"[name=from_location] option[value='{RECEIVING}']").wait_for(
+        state="attached"
+    )
     fill_operation(
         page,
         "stow",

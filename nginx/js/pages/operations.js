@@ -45,10 +45,28 @@ const OPERATIONS = {
 
 const LOCATION_FIELDS = ["location", "from_location", "to_location"];
 
-function unitSelect(name, placeholder) {
+// The unit of the last recorded operation: a clerk works for one unit, so every form starts there.
+const LAST_UNIT = "supply.lastUnit";
+
+function rememberedUnit() {
+  try {
+    return localStorage.getItem(LAST_UNIT) || "";
+  } catch {
+    return ""; // storage switched off: every form starts empty, as before
+  }
+}
+
+function unitSelect(name, placeholder, remembered = "") {
   const select = h("select", { name, required: true }, option("", placeholder));
   units()
-    .then((rows) => select.append(...rows.map((u) => option(u.uic, unitLabel(u)))))
+    .then((rows) => {
+      select.append(...rows.map((u) => option(u.uic, unitLabel(u))));
+      // Only when the person has not chosen yet, and only a unit that still exists.
+      if (remembered && !select.value && rows.some((u) => u.uic === remembered)) {
+        select.value = remembered;
+        select.dispatchEvent(new Event("change"));
+      }
+    })
     .catch((err) => select.append(option("", `(could not load units: ${err.message})`)));
   return select;
 }
@@ -63,15 +81,16 @@ async function fillLocations(select, uic) {
 }
 
 const CONTROLS = {
-  unit: () => field("Your unit", unitSelect("unit", "Choose your unit…"), "The unit whose locations hold the stock."),
+  unit: () =>
+    field("Your unit", unitSelect("unit", "Choose your unit…", rememberedUnit()), "The unit whose locations hold the stock."),
   nsn: () =>
     field(
       "Item NSN",
       h("input", {
-        name: "nsn", required: true, inputmode: "numeric", autocomplete: "off",
+        name: "nsn", required: true, autocomplete: "off",
         pattern: "[0-9]{13}|[0-9]{4}-[0-9]{2}-[0-9]{3}-[0-9]{4}", maxlength: "16", placeholder: "6505-01-332-4567",
       }),
-      "The 13-digit National Stock Number, without dashes.",
+      "The National Stock Number: 13 digits, with or without the dashes printed on labels.",
     ),
   location: () => field("Location", h("select", { name: "location", required: true })),
   from_location: () => field("From location", h("select", { name: "from_location", required: true })),
@@ -207,6 +226,11 @@ export function operationPage(op, session) {
       const meta = {};
       const data = await request(spec.path, { method: "POST", body, idempotencyKey: key, meta });
       settle(op);
+      try {
+        localStorage.setItem(LAST_UNIT, values.unit);
+      } catch {
+        // storage switched off: nothing to remember
+      }
       const replayed = meta.replayed ? " It had already arrived: recorded once." : "";
       answer("ok", describeSuccess(op, body, data) + replayed);
       for (const name of ["quantity", "counted", "document_number"]) {
