@@ -96,16 +96,6 @@ def lines(nc: x509.NameConstraints | None) -> list[str]:
     return out + [f"exclude {label(n)}" for n in nc.excluded_subtrees or ()]
 
 
-def values(nc: x509.NameConstraints | None) -> tuple[list[str], list[str]]:
-    """The permitted and excluded VALUEs, as ``--permit``/``--exclude`` take them."""
-    if nc is None:
-        return [], []
-    return (
-        [label(n) for n in nc.permitted_subtrees or ()],
-        [label(n) for n in nc.excluded_subtrees or ()],
-    )
-
-
 def check_supported(nc: x509.NameConstraints | None) -> None:
     """Refuse subtree types this toolkit cannot check when it issues (directoryName, URI, ...)."""
     for name in [*(nc.permitted_subtrees or ()), *(nc.excluded_subtrees or ())] if nc else []:

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pki import audit, bundles
+from pki.certinfo import load_pem, serial_hex
 from pki.errors import CertificateError, InputError
 from pki.files import atomic_write
 from pki.home import PkiHome, as_home
@@ -98,10 +99,9 @@ def revoke(home: PkiHome | Path | str, ident: str, reason: str) -> IndexRow:
 
 def _own_serial(h: PkiHome) -> str | None:
     try:
-        cert = x509.load_pem_x509_certificate(h.ca_cert.read_bytes())
-    except (OSError, ValueError):
+        return serial_hex(load_pem(h.ca_cert.read_bytes()).serial_number)
+    except (OSError, CertificateError):
         return None
-    return format(cert.serial_number, "X")
 
 
 def publish(h: PkiHome, issuer: Issuer, index: Index, *, days: int | None) -> CrlInfo:
