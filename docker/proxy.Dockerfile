@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The edge: unprivileged nginx configured at start by `pki nginx-config` from the mounted PKI home.
 # Build from the repository root:
 #   docker build -f docker/proxy.Dockerfile -t tactical-edge/proxy:0.1.0 .

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The supply service: Django + DRF under gunicorn. Build from the repository root:
 #   docker build -f docker/supply.Dockerfile -t tactical-edge/supply:0.1.0 .
 # A maintained release line, not a floating tag: Python 3.11 (what the project targets) on

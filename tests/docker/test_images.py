@@ -149,3 +149,11 @@ def test_install_sets_service_in_supply_pki_alone_in_proxy() -> None:
     copied = [c for c in proxy.final.all("COPY") if c.startswith("--from=")]
     assert "--from=build /opt/venv /opt/venv" in copied
     assert not [c for c in copied if "build-venv" in c]
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_no_syntax_directive_so_a_disconnected_site_can_build(name: str) -> None:
+    """`# syntax=` makes BuildKit pull a frontend image from a registry before building,
+    which a site without a link cannot; the builder's own frontend reads these files."""
+    first = DOCKERFILES[name].read_text().splitlines()[0]
+    assert not re.match(r"#\s*syntax\s*=", first, re.IGNORECASE), first
