@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import models, transaction
@@ -10,7 +11,7 @@ from rest_framework import serializers
 from supply.api.fields import MoneyField, StrictFieldsMixin
 from supply.catalog import history
 from supply.catalog.fields import NsnField, UicField
-from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue
+from supply.catalog.models import Allowance, Item, Location, Unit, UnitOfIssue, canonical_nsn
 
 
 class HistoryGuardMixin(serializers.ModelSerializer[Any]):
@@ -59,6 +60,15 @@ class ItemSerializer(StrictFieldsMixin, HistoryGuardMixin, serializers.ModelSeri
             "rep_office",
         ]
         read_only_fields = ["fsc"]
+
+    def to_internal_value(self, data: Any) -> Any:
+        # An NSN typed as printed (6505-01-332-4567) is stored as its 13 digits; anything else
+        # reaches the model's validator and is refused in its words.
+        if isinstance(data, Mapping) and (nsn := canonical_nsn(data.get("nsn"))):
+            # A form's QueryDict copies as a mutable QueryDict, one value per key kept.
+            data = data.copy() if isinstance(data, dict) else dict(data)
+            data["nsn"] = nsn
+        return super().to_internal_value(data)
 
 
 class LocationSerializer(

@@ -45,6 +45,13 @@ class ItemViewSet(CatalogViewSet):
 
     ordering_fields = ["nsn", "common_name", "price"]
 
+    def get_object(self) -> Item:
+        # items/6505-01-332-4567/ is the same item as items/6505013324567/.
+        nsn = canonical_nsn(self.kwargs.get(self.lookup_field))
+        if nsn:
+            self.kwargs[self.lookup_field] = nsn
+        return super().get_object()  # type: ignore[no-any-return]
+
 
 class LocationViewSet(CatalogViewSet):
     queryset = Location.objects.select_related("unit")

@@ -76,6 +76,10 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
     to_location = _PlaceSerializer(source="to_place", allow_null=True)
     customer_unit = serializers.SerializerMethodField(help_text="UIC, or null")
     user = serializers.CharField(source="user.get_username")
+    common_name = serializers.CharField(
+        source="item.common_name",
+        help_text="the item's name in today's catalog (the row's NSN is what it recorded)",
+    )
 
     class Meta:
         model = LedgerEntry
@@ -83,6 +87,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
             "id",
             "kind",
             "nsn",
+            "common_name",
             "unit_of_issue",
             "from_location",
             "to_location",

@@ -59,8 +59,8 @@ class LedgerViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     """The append-only ledger, newest first."""
 
     permission_classes = [HasRole]
-    # Rows carry what they mean as written: only the user is joined.
-    queryset = LedgerEntry.objects.select_related("user")
+    # Rows carry what they mean as written; the user and the item's current name are joined.
+    queryset = LedgerEntry.objects.select_related("user", "item")
     serializer_class = serializers.LedgerEntrySerializer
     filterset_class = filters.LedgerFilter
     search_fields = ["document_number", "nsn", "item__common_name"]

@@ -143,6 +143,23 @@ def test_manager_creates_an_item_with_its_fsc(site, manager):
     assert Item.objects.get(nsn="8465014658410").fsc == "8465"
 
 
+@pytest.mark.parametrize("encoding", ["json", "multipart"])
+def test_an_item_is_created_and_found_by_its_nsn_as_printed(site, manager, encoding):
+    body = {"nsn": "8465-01-465-8410", "common_name": "Canteen", "price": "6.75"}
+    response = manager.post("/supply/api/items/", {**body, "unit_of_issue": "EA"}, format=encoding)
+    assert response.status_code == 201, response.json()
+    assert response.json()["nsn"] == "8465014658410"
+    assert Item.objects.get(nsn="8465014658410").fsc == "8465"
+    again = manager.post("/supply/api/items/", {**body, "unit_of_issue": "EA"}, format=encoding)
+    assert again.json() == {"nsn": ["item with this NSN already exists."]}
+    dashed_url = "/supply/api/items/8465-01-465-8410/"
+    assert manager.get(dashed_url).json()["common_name"] == "Canteen"
+    renamed = manager.patch(dashed_url, {"common_name": "Canteen, 1 qt"}, format="json")
+    assert renamed.status_code == 200, renamed.json()
+    assert Item.objects.get(nsn="8465014658410").common_name == "Canteen, 1 qt"
+    assert manager.get("/supply/api/items/8465-014-65-8410/").status_code == 404
+
+
 def test_unit_validation(site, manager):
     response = manager.post("/supply/api/units/", {"uic": "w12", "name": "Bad"}, format="json")
     assert (response.status_code, response.json()) == (

@@ -50,6 +50,7 @@ def test_receipt_returns_the_ledger_row(site, clerk):
         "id": entry.pk,
         "kind": "RECEIPT",
         "nsn": "6505013324567",
+        "common_name": "Bandage",
         "unit_of_issue": "EA",
         "from_location": None,
         "to_location": {"unit": "W1AAAA", "code": "RECV", "kind": "RECEIVING"},
