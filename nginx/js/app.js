@@ -11,8 +11,8 @@ const session = { me: null, failure: null };
 
 const ROUTES = {
   "": (s) => whoamiPage(s),
-  catalog: () => catalogPage(),
-  stock: () => stockPage(),
+  catalog: (s) => catalogPage(s),
+  stock: (s) => stockPage(s),
   ledger: () => ledgerPage(),
   reorder: () => reorderPage(),
   ...Object.fromEntries(OPERATION_NAMES.map((op) => [op, (s) => operationPage(op, s)])),

@@ -60,44 +60,55 @@ export function field(label, control, hint) {
   );
 }
 
-/** A table with a caption, header row and body rows (arrays of cells: strings or nodes). */
+/**
+ * A table with a caption, header row and body rows (arrays of cells: strings or nodes). Each cell
+ * carries its column's name (data-label), so a narrow screen can stack a row's cells under their
+ * names; the explicit roles keep it a table for screen readers when CSS lays it out otherwise.
+ */
 export function table(caption, headers, rows, numericColumns = []) {
-  return h(
+  // A table wider than the screen says so: columns cut off at the edge with no cue go unseen.
+  const hint = h("p", { class: "scroll-hint", hidden: true }, "Scroll sideways for more columns →");
+  const wrap = h(
     "div",
     // Focusable, so a keyboard can scroll a table wider than the screen.
     { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+    hint,
     h(
       "table",
-      {},
+      { role: "table" },
       h("caption", {}, caption),
       h(
         "thead",
-        {},
+        { role: "rowgroup" },
         h(
           "tr",
-          {},
+          { role: "row" },
           headers.map((head, i) =>
-            h("th", { scope: "col", class: numericColumns.includes(i) ? "num" : null }, head),
+            h("th", { scope: "col", role: "columnheader", class: numericColumns.includes(i) ? "num" : null }, head),
           ),
         ),
       ),
       h(
         "tbody",
-        {},
+        { role: "rowgroup" },
         rows.length
           ? rows.map((cells) =>
               h(
                 "tr",
-                {},
+                { role: "row" },
                 cells.map((cell, i) =>
-                  h("td", { class: numericColumns.includes(i) ? "num" : null }, cell ?? ""),
+                  h("td", { role: "cell", class: numericColumns.includes(i) ? "num" : null, dataset: { label: headers[i] } }, cell ?? ""),
                 ),
               ),
             )
-          : h("tr", {}, h("td", { colspan: headers.length, class: "muted" }, "Nothing to show.")),
+          : h("tr", { role: "row" }, h("td", { role: "cell", colspan: headers.length, class: "muted empty" }, "Nothing to show.")),
       ),
     ),
   );
+  new ResizeObserver(() => {
+    hint.hidden = wrap.scrollWidth <= wrap.clientWidth + 1;
+  }).observe(wrap);
+  return wrap;
 }
 
 /** A status message region: kind is "ok", "error" or "info". */

@@ -3,6 +3,7 @@ person's .p12 presented as a client certificate through Playwright."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import uuid
@@ -11,7 +12,7 @@ import pytest
 
 from supply.inventory.demo_data import BINS, CUSTOMER_UNIT, DEMO_UNIT, RECEIVING
 from tests.browser.conftest import screenshot
-from tests.browser.stack import BIN, run
+from tests.browser.stack import BIN, REPO, run
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +28,17 @@ def dashed(nsn: str) -> str:
 
 
 DASHED = dashed(NSN)
+# The demo catalog's own words for each item: what the page must show for an NSN.
+with (REPO / "supply/catalog/data/demo_catalog.csv").open(encoding="utf-8") as catalog:
+    DEMO_ITEMS = {row["NSN"]: row for row in csv.DictReader(catalog)}
+
+
+def what(nsn: str = NSN) -> str:
+    """An item as a success message names it: First aid kit (6545-00-922-0000)."""
+    return f"{DEMO_ITEMS[nsn]['common_name']} ({dashed(nsn)})"
+
+
+UI = DEMO_ITEMS[NSN]["UI"]
 
 
 def go(page, link: str) -> None:
@@ -48,7 +60,8 @@ def on_hand(page, location: str, nsn: str = NSN) -> int:
     if rows.count() == 1 and rows.first.inner_text().strip() == "Nothing to show.":
         return 0
     assert rows.count() == 1, rows.all_inner_texts()
-    return int(rows.first.locator("td").last.inner_text())
+    headers = page.locator("#stock thead th").all_inner_texts()
+    return int(rows.first.locator("td").nth(headers.index("On hand")).inner_text())
 
 
 def fill_operation(page, op: str, values: dict[str, str]) -> None:
@@ -69,6 +82,37 @@ def submit(page, op: str) -> str:
     result = page.locator(f"#{op} .result .msg-ok, #{op} .result .msg-error")
     result.wait_for()
     text: str = result.inner_text()
+    return text
+
+
+def stock_up(page, location: str, quantity: int, nsn: str = NSN) -> None:
+    """Put `quantity` more of the item at a bin of the demo unit through the API (a receipt into
+    the receiving area, then a stow), so a test does not depend on another having run first."""
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    common = {"unit": UNIT, "nsn": nsn, "quantity": quantity}
+    received = api_post(
+        page,
+        "/supply/api/receipts/",
+        {**common, "location": RECEIVING, "document_number": f"{doc}-R"},
+        key=str(uuid.uuid4()),
+    )
+    assert received["status"] == 201, received
+    if location != RECEIVING:
+        stowed = api_post(
+            page,
+            "/supply/api/stows/",
+            {**common, "from_location": RECEIVING, "to_location": location,
+             "document_number": f"{doc}-S"},
+            key=str(uuid.uuid4()),
+        )  # fmt: skip
+        assert stowed["status"] == 201, stowed
+
+
+def field_error(page, op: str, name: str) -> str:
+    """The error message shown under one field of an operation form (empty when none)."""
+    control = page.locator(f"#{op}-form [name={name}]")
+    assert control.get_attribute("aria-invalid") == "true", name
+    text: str = page.locator(f"#{control.get_attribute('id')}-error").inner_text()
     return text
 
 
@@ -227,7 +271,7 @@ def test_tablet_layout_puts_the_navigation_above_the_page(open_as, site):
     screenshot(page, "stock-clerk-tablet")
     go(page, "Ledger")
     page.locator("#ledger-count").wait_for()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 768, "the table scrolls, alone"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768, "the ledger fits too"
     screenshot(page, "ledger-clerk-tablet")
 
 
@@ -252,7 +296,9 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
     page.locator("#receipt-form [name=document_number]").fill(f"{doc}-R")
     receipt = submit(page, "receipt")
     assert re.fullmatch(
-        rf"Receipt recorded: 7 × {DASHED}, document {doc}-R \(ledger entry \d+\)\.", receipt
+        rf"7 {UI} of {re.escape(what())} received into {UNIT}/{RECEIVING}, document {doc}-R, "
+        r"ledger entry \d+\.",
+        receipt,
     )
 
     # The next form starts in the unit of the last recorded operation, its locations loaded.
@@ -268,13 +314,17 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
         {"nsn": NSN, "from_location": RECEIVING, "to_location": SHELF, "quantity": "5"},
     )
     page.locator("#stow-form [name=document_number]").fill(f"{doc}-S")
-    assert submit(page, "stow").startswith(f"Stow recorded: 5 × {DASHED}, document {doc}-S")
+    assert submit(page, "stow").startswith(
+        f"5 {UI} of {what()} stowed from {UNIT}/{RECEIVING} to {UNIT}/{SHELF}, document {doc}-S, "
+    )
 
     fill_operation(
         page, "issue", {"nsn": NSN, "location": SHELF, "customer_unit": CUSTOMER, "quantity": "3"}
     )
     page.locator("#issue-form [name=document_number]").fill(f"{doc}-I")
-    assert submit(page, "issue").startswith(f"Issue recorded: 3 × {DASHED}, document {doc}-I")
+    assert submit(page, "issue").startswith(
+        f"3 {UI} of {what()} issued from {UNIT}/{SHELF} to {CUSTOMER}, document {doc}-I, "
+    )
     screenshot(page, "issue-recorded")
 
     assert on_hand(page, RECEIVING) == before[RECEIVING] + 7 - 5
@@ -335,8 +385,8 @@ def test_a_retry_after_a_lost_answer_applies_once(open_as, site):
     )
     page.locator("#receipt .result .msg-error").evaluate("el => el.remove()")
     assert re.fullmatch(
-        rf"Receipt recorded: 4 × {DASHED}, document {doc} \(ledger entry \d+\)\. "
-        r"It had already arrived: recorded once\.",
+        rf"4 {UI} of {re.escape(what())} received into {UNIT}/{RECEIVING}, document {doc}, "
+        r"ledger entry \d+\. It had already arrived: recorded once\.",
         submit(page, "receipt"),
     )
     page.unroute("**/supply/api/receipts/")
@@ -381,7 +431,7 @@ def test_the_same_values_after_a_reload_are_the_same_submission(open_as, site):
 
     # Answered: the same values once more are a new receipt, with a new key.
     fill_operation(page, "receipt", values)
-    assert submit(page, "receipt").startswith(f"Receipt recorded: 6 × {DASHED}, document {doc} (")
+    assert submit(page, "receipt").startswith(f"6 {UI} of {what()} received into ")
     assert len(keys) == 3 and keys[2] != keys[0]
     assert [r["Qty"] for r in ledger_rows(page, doc)] == ["6", "6"]
 
@@ -419,11 +469,14 @@ def test_validation_and_conflicts_are_explained(open_as, site):
     nsn_input = page.locator("#issue-form [name=nsn]")
     assert nsn_input.get_attribute("aria-invalid") == "true"
     described = (nsn_input.get_attribute("aria-describedby") or "").split()
-    assert page.locator(f"#{described[-1]}").inner_text() == (
+    error_slot = next(d for d in described if d.endswith("-error"))
+    assert page.locator(f"#{error_slot}").inner_text() == (
         "NSN must be 13 digits, plain or dashed as printed (6505-01-332-4567)."
     )
 
-    # More than on hand: the service refuses (409) and the page shows the service's own words.
+    # More than on hand: the service refuses (409); its reason sits under the quantity, as a
+    # sentence, and the quantity takes the focus.
+    stock_up(page, SHELF, 2)  # the issue form offers only locations that hold the item
     held = on_hand(page, SHELF)
     doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
     body = {
@@ -438,8 +491,15 @@ def test_validation_and_conflicts_are_explained(open_as, site):
     shown = submit(page, "issue")
     refused = api_post(page, "/supply/api/issues/", body)
     assert refused["status"] == 409
-    assert shown == refused["body"]["detail"]  # type: ignore[index]
-    assert page.evaluate("document.activeElement.textContent") == shown, "focus on the answer"
+    assert shown == "Nothing was recorded: please correct the marked fields."
+    detail = refused["body"]["detail"]  # type: ignore[index]
+    assert detail.startswith("stock: Only ")
+    sentence = detail.removeprefix("stock: ").replace(NSN, DASHED)
+    assert field_error(page, "issue", "quantity") == sentence
+    assert sentence == (
+        f"Only {held} of {DASHED} on hand at {UNIT}/{SHELF}, {held + 1000} requested."
+    )
+    assert page.evaluate("document.activeElement.name") == "quantity", "focus on the field"
     screenshot(page, "issue-conflict")
     assert on_hand(page, SHELF) == held
     assert ledger_rows(page, doc) == []
@@ -531,8 +591,8 @@ def test_a_manager_adjusts_stock_to_an_inventory_count(open_as, site):
     page.locator("#adjustment-form [name=counted]").fill(str(counted))
     page.locator("#adjustment-form [name=document_number]").fill(doc)
     assert re.fullmatch(
-        rf"Adjustment recorded: {dashed(nsn)} at {location} counted {counted}, a change of \+3, "
-        rf"document {doc} \(ledger entry \d+\)\.",
+        rf"{re.escape(what(nsn))} at {UNIT}/{location} counted {counted} {DEMO_ITEMS[nsn]['UI']}, "
+        rf"a change of \+3, document {doc}, ledger entry \d+\.",
         submit(page, "adjustment"),
     )
     assert on_hand(page, location, nsn) == counted
@@ -591,7 +651,7 @@ def test_a_form_works_from_the_keyboard_alone(open_as, site):
     page.keyboard.press("Enter")
     page.locator("#receipt .result .msg-ok").wait_for()
     answer = page.evaluate("document.activeElement.textContent")
-    assert answer.startswith(f"Receipt recorded: 1 × {DASHED}, document {doc} (")
+    assert answer.startswith(f"1 {UI} of {what()} received into {UNIT}/{RECEIVING}, document {doc}")
     screenshot(page, "receipt-keyboard-recorded")
 
 
@@ -617,18 +677,19 @@ def test_every_form_explains_its_errors_at_laptop_and_tablet_size(
 ):
     page = open_as(site.admin, width=width, height=height)
     screenshot(page, f"whoami-admin-{size}")
+    stock_up(page, RECEIVING, 1)  # the stow form offers only locations that hold the item
     for op, values in OPERATION_ERRORS.items():
         fill_operation(page, op, values)
         shown = submit(page, op)
         screenshot(page, f"{op}-error-{size}")
         assert page.evaluate("document.documentElement.scrollWidth") <= width, op
         if op == "stow":
+            assert shown == "Nothing was recorded: please correct the marked fields."
             assert re.fullmatch(
-                rf"stock: Only \d+ of {NSN} on hand at {UNIT}/{RECEIVING}, "
-                r"1000000 requested\.",
-                shown,
+                rf"Only \d+ of {DASHED} on hand at {UNIT}/{RECEIVING}, 1000000 requested\.",
+                field_error(page, op, "quantity"),
             )
-            assert page.evaluate("document.activeElement.textContent") == shown
+            assert page.evaluate("document.activeElement.name") == "quantity"
         else:
             assert shown == "Please correct the marked fields.", (op, shown)
 
@@ -649,3 +710,146 @@ def test_every_page_loads_only_from_its_own_origin(open_as, site):
     assert any("/supply/api/" in url for url in requested)
     foreign = [url for url in requested if not url.startswith(f"{site.origin}/")]
     assert foreign == [], foreign
+
+
+def stock_on_hand(page, nsn: str = NSN) -> dict[str, int]:
+    """The API's on-hand of an item per location of the demo unit (only where some is held)."""
+    rows: list[dict[str, object]] = page.evaluate(
+        """async (nsn) => {
+            const r = await fetch(`/supply/api/stock/?unit=${UNIT}&nsn=${nsn}&in_stock=true`);
+            return (await r.json()).results;
+        }""".replace("${UNIT}", UNIT),
+        nsn,
+    )
+    return {str(row["location"]): int(row["on_hand"]) for row in rows}  # type: ignore[call-overload]
+
+
+def test_the_item_shows_as_soon_as_the_nsn_is_complete(open_as, site):
+    """Two swapped digits must show the wrong item (or none) before anything is booked."""
+    page = open_as(site.clerk)
+    stock_up(page, SHELF, 3)
+    go(page, "Issue")
+    form = page.locator("#issue-form")
+    form.locator("[name=unit]").select_option(UNIT)
+    line = page.locator("#issue-item")
+    nsn = form.locator("[name=nsn]")
+    nsn.press_sequentially(DASHED[:-1])
+    assert line.inner_text() == "", "nothing is looked up before the NSN is complete"
+    nsn.press_sequentially(DASHED[-1])
+    held = stock_on_hand(page)
+    listed = ", ".join(f"{code} {n}" for code, n in sorted(held.items()))
+    name = DEMO_ITEMS[NSN]["common_name"]
+    page.wait_for_function(
+        "([el, text]) => el.textContent === text",
+        arg=[line.element_handle(), f"{name} — unit of issue {UI}. On hand in {UNIT}: {listed}."],
+    )
+    # Only the locations that hold the item are offered, each with its on-hand.
+    options = form.locator("[name=location] option").all_inner_texts()
+    assert options[1:] == [
+        f"{code} (receiving area) — {n} on hand" if code == RECEIVING else f"{code} — {n} on hand"
+        for code, n in sorted(held.items(), key=lambda kv: (kv[0] != RECEIVING, kv[0]))
+    ]
+    form.locator("[name=location]").select_option(SHELF)
+    assert line.inner_text() == (
+        f"{name} — unit of issue {UI}. {held[SHELF]} {UI} on hand at {UNIT}/{SHELF}."
+    )
+    screenshot(page, "issue-item-shown")
+
+    # The same digits with two swapped: not in the catalog, and the page says so at once.
+    digits = list(NSN)
+    digits[6], digits[7] = digits[7], digits[6]
+    swapped = dashed("".join(digits))
+    assert swapped != DASHED and swapped.replace("-", "") not in DEMO_ITEMS
+    nsn.fill(swapped)
+    page.wait_for_function(
+        "([el, text]) => el.textContent === text",
+        arg=[
+            line.element_handle(),
+            f"No item with NSN {swapped} in the catalog. Check the digits.",
+        ],
+    )
+    screenshot(page, "issue-unknown-nsn")
+
+
+def test_a_stow_and_an_issue_start_from_a_stock_row(open_as, site):
+    page = open_as(site.clerk)
+    stock_up(page, RECEIVING, 4)
+    held = on_hand(page, RECEIVING)
+    row = page.locator("#stock tbody tr").first
+    where = f"{DEMO_ITEMS[NSN]['common_name']} ({DASHED}) at {UNIT}/{RECEIVING}"
+    assert row.get_by_role("link").all_inner_texts() == ["Stow", "Issue"], "clerk+issuer, no adjust"
+    row.get_by_role("link", name=f"Stow {where}").click()
+    form = page.locator("#stow-form")
+    assert form.locator("[name=unit]").input_value() == UNIT
+    assert form.locator("[name=nsn]").input_value() == DASHED
+    page.wait_for_function(
+        "el => el.value === 'RECV'", arg=form.locator("[name=from_location]").element_handle()
+    )
+    line = page.locator("#stow-item")
+    page.wait_for_function(
+        "([el, text]) => el.textContent.endsWith(text)",
+        arg=[line.element_handle(), f"{held} {UI} on hand at {UNIT}/{RECEIVING}."],
+    )
+    doc = f"BT-{uuid.uuid4().hex[:8].upper()}"
+    form.locator("[name=to_location]").select_option(SHELF)
+    form.locator("[name=quantity]").fill("2")
+    form.locator("[name=document_number]").fill(doc)
+    shown = submit(page, "stow")
+    [entry] = ledger_rows(page, doc)
+    assert shown == (
+        f"2 {UI} of {what()} stowed from {UNIT}/{RECEIVING} to {UNIT}/{SHELF}, document {doc}, "
+        f"ledger entry {entry['#']}."
+    )
+    assert on_hand(page, RECEIVING) == held - 2
+
+    # From the catalog: a receipt of that item.
+    go(page, "Catalog")
+    page.locator("#catalog-count").wait_for()
+    page.locator("#catalog form").get_by_label("Search").fill(DASHED)
+    with page.expect_response(lambda r: "search=" in r.url):
+        page.locator("#catalog form").get_by_role("button", name="Show").click()
+    page.get_by_role("link", name=f"Receive {what()}").click()
+    receipt = page.locator("#receipt-form")
+    assert receipt.locator("[name=nsn]").input_value() == DASHED
+    assert receipt.locator("[name=unit]").input_value() == UNIT, "the last unit, remembered"
+
+    viewer = open_as(site.viewer, "stock")
+    viewer.locator("#stock-count").wait_for()
+    assert viewer.locator("#stock tbody a").count() == 0, "a viewer is offered no operation"
+
+
+@pytest.mark.parametrize("width", [800, 768])
+def test_the_ledger_keeps_every_column_in_view_on_a_tablet(open_as, site, width):
+    page = open_as(site.clerk, "ledger", width=width, height=1024)
+    page.locator("#ledger-count").wait_for()
+    wrap = page.locator("#ledger .table-wrap")
+    assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth"), "nothing past the edge"
+    assert page.locator("#ledger .scroll-hint").is_hidden()
+    headers = page.locator("#ledger thead th").all_text_contents()
+    assert "Item" in headers
+    first = page.locator("#ledger tbody tr").first
+    cells = first.locator("td")
+    assert cells.count() == len(headers)
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        box = cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, headers[i]
+        assert cell.get_attribute("data-label") == headers[i]
+        label = cell.evaluate("el => getComputedStyle(el, '::before').content")
+        assert label == json.dumps(headers[i]), "each cell is named on screen"
+    entry = page.evaluate("fetch('/supply/api/transactions/?ordering=-id').then(r => r.json())")
+    latest = entry["results"][0]
+    assert cells.nth(headers.index("Item")).inner_text() == latest["common_name"]
+    screenshot(page, f"ledger-tablet-{width}")
+
+
+def test_a_table_wider_than_the_screen_says_it_scrolls(open_as, site):
+    page = open_as(site.clerk, "catalog", width=480, height=900)
+    page.locator("#catalog-count").wait_for()
+    wrap = page.locator("#catalog .table-wrap")
+    assert wrap.evaluate("el => el.scrollWidth > el.clientWidth")
+    hint = page.locator("#catalog .scroll-hint")
+    hint.wait_for(state="visible")
+    assert hint.inner_text() == "Scroll sideways for more columns →"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    hint.wait_for(state="hidden")

@@ -1,6 +1,7 @@
 // The read-only pages: catalog search, stock by unit and location, the ledger, the reorder report.
 
 import { h, field, option, formatDate } from "../dom.js";
+import { permission } from "../identity.js";
 import { units, unitLabel } from "../reference.js";
 import { listPage } from "./list.js";
 import { dashedNsn } from "../nsn.js";
@@ -23,11 +24,23 @@ function text(name, attrs = {}) {
 
 const nsnCell = (nsn) => h("span", { class: "mono" }, dashedNsn(nsn));
 
+/**
+ * Links that start an operation with this row's item (and location) filled in: only the
+ * operations the person's roles allow, each named for a screen reader.
+ */
+function startLinks(session, starts) {
+  const links = starts
+    .filter(({ op }) => permission(session?.me, op).allowed)
+    .map(({ op, text, label, preset }) =>
+      h("a", { href: `#/${op}?${new URLSearchParams(preset)}`, class: "row-action", "aria-label": label }, text));
+  return links.length ? h("span", { class: "row-actions" }, links) : "";
+}
+
 function locationText(loc) {
   return loc ? `${loc.unit}/${loc.code}` : "";
 }
 
-export function catalogPage() {
+export function catalogPage(session) {
   return listPage({
     id: "catalog",
     title: "Catalog",
@@ -37,13 +50,18 @@ export function catalogPage() {
       field("Search", text("search", { type: "search", placeholder: "NSN, name or description" })),
       field("FSC", text("fsc", { inputmode: "numeric", pattern: "[0-9]{4}", maxlength: "4" }), "4 digits, e.g. 8465"),
     ],
-    headers: ["NSN", "Name", "Description", "UI", "Price", "AAC"],
+    headers: ["NSN", "Name", "Description", "UI", "Price", "AAC", "Start"],
     numeric: [4],
-    row: (item) => [nsnCell(item.nsn), item.common_name, item.description, item.unit_of_issue, item.price, item.aac],
+    row: (item) => [
+      nsnCell(item.nsn), item.common_name, item.description, item.unit_of_issue, item.price, item.aac,
+      startLinks(session, [
+        { op: "receipt", text: "Receive", label: `Receive ${item.common_name} (${dashedNsn(item.nsn)})`, preset: { nsn: item.nsn } },
+      ]),
+    ],
   });
 }
 
-export function stockPage() {
+export function stockPage(session) {
   return listPage({
     id: "stock",
     title: "Stock",
@@ -55,9 +73,18 @@ export function stockPage() {
       field("Location code", text("location", { placeholder: "e.g. RECV" })),
       field("Item", text("search", { type: "search", placeholder: "NSN or name" })),
     ],
-    headers: ["Unit", "Location", "NSN", "Item", "On hand"],
+    headers: ["Unit", "Location", "NSN", "Item", "On hand", "Start"],
     numeric: [4],
-    row: (s) => [s.unit, s.location, nsnCell(s.nsn), s.common_name, String(s.on_hand)],
+    row: (s) => {
+      const where = `${s.common_name} (${dashedNsn(s.nsn)}) at ${s.unit}/${s.location}`;
+      const preset = { unit: s.unit, nsn: s.nsn };
+      return [s.unit, s.location, nsnCell(s.nsn), s.common_name, String(s.on_hand),
+        startLinks(session, [
+          { op: "stow", text: "Stow", label: `Stow ${where}`, preset: { ...preset, from_location: s.location } },
+          { op: "issue", text: "Issue", label: `Issue ${where}`, preset: { ...preset, location: s.location } },
+          { op: "adjustment", text: "Adjust", label: `Adjust ${where}`, preset: { ...preset, location: s.location } },
+        ].filter(({ op }) => s.on_hand > 0 || op === "adjustment"))];
+    },
   });
 }
 
@@ -69,6 +96,13 @@ function dayStart(value, plusDays = 0) {
   const d = new Date(`${value}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + plusDays);
   return d.toISOString();
+}
+
+/** The day over the time: two short lines keep the column narrow on a tablet. */
+function whenCell(iso) {
+  const text = formatDate(iso);
+  const [day, time] = text.split(" ");
+  return time ? [h("span", { class: "nowrap" }, day), " ", h("span", { class: "nowrap" }, time)] : text;
 }
 
 /** An adjustment's signed change and the count it set; other kinds move a positive quantity. */
@@ -104,14 +138,15 @@ export function ledgerPage() {
     ],
     // The day inputs are turned into the API's after/before instants.
     params: () => ({ after_day: "", before_day: "", after: dayStart(after.value), before: dayStart(before.value, 1), ordering: "-id" }),
-    headers: ["#", "When (UTC)", "Kind", "Document", "NSN", "Qty", "From", "To", "Customer", "By"],
-    numeric: [0, 5],
+    headers: ["#", "When (UTC)", "Kind", "Document", "NSN", "Item", "Qty", "From", "To", "Customer", "By"],
+    numeric: [0, 6],
     row: (t) => [
       String(t.id),
-      h("span", { class: "nowrap" }, formatDate(t.created_at)),
+      whenCell(t.created_at),
       t.kind,
       h("span", { class: "nowrap" }, t.document_number),
       nsnCell(t.nsn),
+      t.common_name ?? "",
       ledgerQuantity(t),
       h("span", { class: "nowrap" }, locationText(t.from_location)),
       h("span", { class: "nowrap" }, locationText(t.to_location)),

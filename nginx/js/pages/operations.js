@@ -6,11 +6,8 @@
 import { request, newKey, ApiError } from "../api.js";
 import { h, field, option, message } from "../dom.js";
 import { permission } from "../identity.js";
-import { locations, units, unitLabel } from "../reference.js";
-import { dashedNsn } from "../nsn.js";
-
-// 13 digits, or dashed as printed on labels and shipping papers: 6505-01-332-4567.
-const NSN_PATTERN = /^(?:[0-9]{13}|[0-9]{4}-[0-9]{2}-[0-9]{3}-[0-9]{4})$/;
+import { item, locations, onHandByLocation, units, unitLabel } from "../reference.js";
+import { canonicalNsn, dashedNsn, dashNsnsIn } from "../nsn.js";
 
 const OPERATIONS = {
   receipt: {
@@ -45,6 +42,13 @@ const OPERATIONS = {
 
 const LOCATION_FIELDS = ["location", "from_location", "to_location"];
 
+// The location stock leaves from: stow and issue offer only the locations that hold the item.
+const TAKES_FROM = { stow: "from_location", issue: "location" };
+// The location whose on-hand the item line shows.
+const SOURCE = { receipt: "location", stow: "from_location", issue: "location", adjustment: "location" };
+// The service names what it refuses (`what: Sentence.`); "stock" is about the quantity asked for.
+const FIELD_OF_SUBJECT = { stock: "quantity" };
+
 // The unit of the last recorded operation: a clerk works for one unit, so every form starts there.
 const LAST_UNIT = "supply.lastUnit";
 
@@ -56,14 +60,14 @@ function rememberedUnit() {
   }
 }
 
-function unitSelect(name, placeholder, remembered = "") {
+function unitSelect(name, placeholder, wanted = "") {
   const select = h("select", { name, required: true }, option("", placeholder));
   units()
     .then((rows) => {
       select.append(...rows.map((u) => option(u.uic, unitLabel(u))));
       // Only when the person has not chosen yet, and only a unit that still exists.
-      if (remembered && !select.value && rows.some((u) => u.uic === remembered)) {
-        select.value = remembered;
+      if (wanted && !select.value && rows.some((u) => u.uic === wanted)) {
+        select.value = wanted;
         select.dispatchEvent(new Event("change"));
       }
     })
@@ -71,30 +75,61 @@ function unitSelect(name, placeholder, remembered = "") {
   return select;
 }
 
-/** Location codes of the chosen unit; receiving areas first, as receipts land there. */
-async function fillLocations(select, uic) {
-  select.replaceChildren(option("", uic ? "Choose a location…" : "Choose a unit first"));
-  if (!uic) return;
-  const rows = (await locations()).filter((l) => l.unit === uic);
-  rows.sort((a, b) => (a.kind === b.kind ? a.code.localeCompare(b.code) : a.kind === "RECEIVING" ? -1 : 1));
-  select.append(...rows.map((l) => option(l.code, l.kind === "RECEIVING" ? `${l.code} (receiving area)` : l.code)));
+function locationLabel(loc, onHand) {
+  const name = loc.kind === "RECEIVING" ? `${loc.code} (receiving area)` : loc.code;
+  return onHand === undefined ? name : `${name} — ${onHand} on hand`;
 }
 
+/**
+ * Fill a location select with the chosen unit's codes, receiving areas first (receipts land
+ * there), each with its on-hand of the item when the item is known. With `onlyHeld`, only the
+ * locations that hold the item are offered. The choice survives a refill when still offered;
+ * `select.dataset.wanted` (a link's preset) is chosen once it appears.
+ */
+async function fillLocations(select, uic, stock, onlyHeld) {
+  const generation = String(Number(select.dataset.generation || 0) + 1);
+  select.dataset.generation = generation;
+  const rows = uic ? (await locations()).filter((l) => l.unit === uic) : [];
+  if (select.dataset.generation !== generation) return; // a newer fill is on its way
+  const previous = select.value || select.dataset.wanted || "";
+  rows.sort((a, b) => (a.kind === b.kind ? a.code.localeCompare(b.code) : a.kind === "RECEIVING" ? -1 : 1));
+  const offered = onlyHeld && stock ? rows.filter((l) => stock.has(l.code)) : rows;
+  const placeholder = !uic
+    ? "Choose a unit first"
+    : offered.length
+      ? "Choose a location…"
+      : onlyHeld && stock
+        ? `No location of ${uic} holds this item`
+        : `${uic} has no locations`;
+  select.replaceChildren(
+    option("", placeholder),
+    ...offered.map((l) => option(l.code, locationLabel(l, stock ? stock.get(l.code) ?? 0 : undefined))),
+  );
+  if (offered.some((l) => l.code === previous)) {
+    select.value = previous;
+    delete select.dataset.wanted;
+  }
+}
+
+const locationSelect = (name, preset) =>
+  h("select", { name, required: true, dataset: preset[name] ? { wanted: preset[name] } : {} });
+
 const CONTROLS = {
-  unit: () =>
-    field("Your unit", unitSelect("unit", "Choose your unit…", rememberedUnit()), "The unit whose locations hold the stock."),
-  nsn: () =>
+  unit: (preset) =>
+    field("Your unit", unitSelect("unit", "Choose your unit…", preset.unit || rememberedUnit()), "The unit whose locations hold the stock."),
+  nsn: (preset) =>
     field(
       "Item NSN",
       h("input", {
         name: "nsn", required: true, autocomplete: "off",
         pattern: "[0-9]{13}|[0-9]{4}-[0-9]{2}-[0-9]{3}-[0-9]{4}", maxlength: "16", placeholder: "6505-01-332-4567",
+        value: canonicalNsn(preset.nsn) ? dashedNsn(canonicalNsn(preset.nsn)) : null,
       }),
       "The National Stock Number: 13 digits, with or without the dashes printed on labels.",
     ),
-  location: () => field("Location", h("select", { name: "location", required: true })),
-  from_location: () => field("From location", h("select", { name: "from_location", required: true })),
-  to_location: () => field("To location", h("select", { name: "to_location", required: true })),
+  location: (preset) => field("Location", locationSelect("location", preset)),
+  from_location: (preset) => field("From location", locationSelect("from_location", preset)),
+  to_location: (preset) => field("To location", locationSelect("to_location", preset)),
   customer_unit: () => field("Customer unit", unitSelect("customer_unit", "Choose the receiving unit…")),
   quantity: () =>
     field("Quantity", h("input", { name: "quantity", type: "number", required: true, min: "1", step: "1", inputmode: "numeric" }),
@@ -110,7 +145,7 @@ const CONTROLS = {
 function validate(values) {
   const errors = {};
   if (!values.unit) errors.unit = "Choose your unit.";
-  if (!NSN_PATTERN.test(values.nsn ?? "")) errors.nsn = "NSN must be 13 digits, plain or dashed as printed (6505-01-332-4567).";
+  if (!canonicalNsn(values.nsn)) errors.nsn = "NSN must be 13 digits, plain or dashed as printed (6505-01-332-4567).";
   if ("quantity" in values && !(/^[0-9]+$/.test(values.quantity) && Number(values.quantity) >= 1)) {
     errors.quantity = "Quantity must be a whole number of at least 1.";
   }
@@ -128,7 +163,7 @@ function validate(values) {
 }
 
 function payload(values) {
-  const body = { ...values, document_number: values.document_number.trim() };
+  const body = { ...values, nsn: canonicalNsn(values.nsn), document_number: values.document_number.trim() };
   for (const name of ["quantity", "counted"]) if (name in body) body[name] = Number(body[name]);
   return body;
 }
@@ -166,18 +201,60 @@ function showFieldErrors(form, errors) {
   }
 }
 
+const place = (loc) => (loc ? `${loc.unit}/${loc.code}` : "");
+
+/** What was recorded, in the words of the ledger row the service wrote. */
 function describeSuccess(op, body, data) {
-  const id = data && typeof data === "object" && data.id !== undefined ? ` (ledger entry ${data.id})` : "";
-  if (op === "adjustment") {
-    const delta = Number(data?.quantity);
-    const change = Number.isFinite(delta) ? `, a change of ${delta > 0 ? "+" : ""}${delta}` : "";
-    return `Adjustment recorded: ${dashedNsn(body.nsn)} at ${body.location} counted ${body.counted}${change}, document ${body.document_number}${id}.`;
+  const entry = data && typeof data === "object" ? data : {};
+  const ui = entry.unit_of_issue || "";
+  const what = entry.common_name ? `${entry.common_name} (${dashedNsn(body.nsn)})` : dashedNsn(body.nsn);
+  const doc = `document ${body.document_number}${entry.id !== undefined ? `, ledger entry ${entry.id}` : ""}`;
+  const amount = `${entry.quantity ?? body.quantity} ${ui}`.trim();
+  switch (op) {
+    case "receipt":
+      return `${amount} of ${what} received into ${place(entry.to_location) || body.location}, ${doc}.`;
+    case "stow":
+      return `${amount} of ${what} stowed from ${place(entry.from_location) || body.from_location} to ${place(entry.to_location) || body.to_location}, ${doc}.`;
+    case "issue":
+      return `${amount} of ${what} issued from ${place(entry.from_location) || body.location} to ${entry.customer_unit || body.customer_unit}, ${doc}.`;
+    default: {
+      const delta = Number(entry.quantity);
+      const change = Number.isFinite(delta) ? `, a change of ${delta > 0 ? "+" : ""}${delta}` : "";
+      const at = place(entry.to_location || entry.from_location) || body.location;
+      return `${what} at ${at} counted ${body.counted} ${ui}`.trim() + `${change}, ${doc}.`;
+    }
   }
-  return `${OPERATIONS[op].title} recorded: ${body.quantity} × ${dashedNsn(body.nsn)}, document ${body.document_number}${id}.`;
+}
+
+/**
+ * A refusal split into what belongs to a field of this form (the DRF field errors, and a service
+ * message `what: Sentence.` whose `what` names a field) and what is about the whole request.
+ */
+function refusalOf(err, form) {
+  const fields = {};
+  const general = [];
+  const has = (name) => Boolean(form.querySelector(`[name="${CSS.escape(name)}"]`));
+  for (const [name, text] of Object.entries(err.fieldErrors || {})) {
+    if (has(name)) fields[name] = dashNsnsIn(text);
+    else general.push(`${name}: ${text}`);
+  }
+  const detail = typeof err.body?.detail === "string" ? err.body.detail : "";
+  const named = /^([a-z_]+): (.+)$/s.exec(detail);
+  const target = named ? FIELD_OF_SUBJECT[named[1]] || named[1] : null;
+  if (target && has(target)) fields[target] = dashNsnsIn(named[2]);
+  else if (detail) general.push(dashNsnsIn(detail));
+  return { fields, general: general.join(" ") };
+}
+
+/** The preset a link gives in the hash: #/stow?unit=W1A2B3&nsn=…&from_location=RECV. */
+function presetFromHash() {
+  const query = window.location.hash.split("?")[1] || "";
+  return Object.fromEntries(new URLSearchParams(query));
 }
 
 export function operationPage(op, session) {
   const spec = OPERATIONS[op];
+  const preset = presetFromHash();
   const { allowed, reason } = permission(session.me, op);
   const result = h("div", { class: "result", "aria-live": "polite" });
   // The service's answer takes the focus, so a keyboard or screen-reader user lands on it.
@@ -190,21 +267,86 @@ export function operationPage(op, session) {
   const submit = h("button", { type: "submit", class: "primary", "aria-describedby": allowed ? null : `${op}-denied` }, spec.verb);
   const fieldset = h("fieldset", { disabled: !allowed },
     h("legend", { class: "visually-hidden" }, spec.title),
-    spec.fields.map((name) => CONTROLS[name]()),
+    spec.fields.map((name) => CONTROLS[name](preset)),
     h("div", { class: "actions" }, submit));
   const form = h("form", { id: `${op}-form`, novalidate: true, "aria-labelledby": `${op}-title` }, fieldset);
+  const control = (name) => form.querySelector(`[name="${name}"]`);
 
-  const unit = form.querySelector('[name="unit"]');
-  unit.addEventListener("change", () => {
-    for (const name of LOCATION_FIELDS) {
-      const select = form.querySelector(`[name="${name}"]`);
-      if (select) fillLocations(select, unit.value).catch((err) => result.replaceChildren(message("error", err.message)));
+  // The item line under the NSN: what the NSN is and how many the chosen location holds, so two
+  // swapped digits show the wrong item before anything is booked.
+  const nsnInput = control("nsn");
+  const itemLine = h("p", { class: "item-line", id: `${op}-item`, "aria-live": "polite" });
+  nsnInput.closest(".field").append(itemLine);
+  nsnInput.setAttribute("aria-describedby", `${nsnInput.getAttribute("aria-describedby")} ${itemLine.id}`);
+  const state = { nsn: null, item: undefined, stock: null, asked: 0 };
+
+  function showItemLine() {
+    itemLine.classList.remove("item-line-missing");
+    if (!state.nsn) return itemLine.replaceChildren();
+    if (state.item === undefined) return itemLine.replaceChildren("Looking up the item…");
+    if (state.item === null) {
+      itemLine.classList.add("item-line-missing");
+      return itemLine.replaceChildren(`No item with NSN ${dashedNsn(state.nsn)} in the catalog. Check the digits.`);
     }
-  });
-  for (const name of LOCATION_FIELDS) {
-    const select = form.querySelector(`[name="${name}"]`);
-    if (select) fillLocations(select, "");
+    const it = state.item;
+    const parts = [h("strong", { class: "item-name" }, it.common_name), ` — unit of issue ${it.unit_of_issue}.`];
+    const uic = control("unit").value;
+    const at = control(SOURCE[op])?.value;
+    if (uic && state.stock) {
+      if (at) parts.push(` ${state.stock.get(at) ?? 0} ${it.unit_of_issue} on hand at ${uic}/${at}.`);
+      else if (state.stock.size) {
+        parts.push(` On hand in ${uic}: ${[...state.stock].map(([code, n]) => `${code} ${n}`).join(", ")}.`);
+      } else parts.push(` None on hand in ${uic}.`);
+    }
+    itemLine.replaceChildren(...parts);
   }
+
+  /** Ask again for the item's stock in the unit, then refill the location lists. */
+  async function refresh() {
+    const asked = ++state.asked;
+    const uic = control("unit").value;
+    let stock = null;
+    if (uic && state.nsn && state.item) {
+      try {
+        stock = await onHandByLocation(state.nsn, uic);
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        stock = null; // the lists then offer every location, as without an item
+      }
+    }
+    if (asked !== state.asked) return; // the unit or NSN changed meanwhile
+    state.stock = stock;
+    await Promise.all(
+      LOCATION_FIELDS.filter(control).map((name) => fillLocations(control(name), uic, stock, TAKES_FROM[op] === name)),
+    );
+    showItemLine();
+  }
+
+  async function lookUp() {
+    const nsn = canonicalNsn(nsnInput.value);
+    if (nsn === state.nsn) return;
+    Object.assign(state, { nsn, item: undefined, stock: null });
+    showItemLine();
+    if (!nsn) return refresh();
+    let found;
+    try {
+      found = await item(nsn);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      found = undefined;
+      itemLine.replaceChildren(`Could not look the item up: ${err.message}`);
+    }
+    if (state.nsn !== nsn) return; // typed on meanwhile
+    state.item = found;
+    await refresh();
+  }
+
+  const unit = control("unit");
+  unit.addEventListener("change", () => refresh().catch((err) => result.replaceChildren(message("error", err.message))));
+  nsnInput.addEventListener("input", () => lookUp().catch((err) => result.replaceChildren(message("error", err.message))));
+  control(SOURCE[op])?.addEventListener("change", showItemLine);
+  for (const name of LOCATION_FIELDS) if (control(name)) fillLocations(control(name), "", null, false);
+  if (nsnInput.value) lookUp();
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -234,17 +376,25 @@ export function operationPage(op, session) {
       const replayed = meta.replayed ? " It had already arrived: recorded once." : "";
       answer("ok", describeSuccess(op, body, data) + replayed);
       for (const name of ["quantity", "counted", "document_number"]) {
-        const control = form.querySelector(`[name="${name}"]`);
-        if (control) control.value = "";
+        if (control(name)) control(name).value = "";
       }
+      refresh().catch(() => {}); // the on-hand shown has changed
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       const unanswered = err.status === 0 || err.status >= 500;
       // A refusal (4xx) applied nothing; an unanswered request may have: keep its key for the retry.
       if (!unanswered) settle(op);
-      showFieldErrors(form, err.fieldErrors);
+      const refusal = refusalOf(err, form);
+      showFieldErrors(form, refusal.fields);
       const retry = unanswered ? " Press the button again to retry: it will not be applied twice." : "";
-      answer("error", `${err.message}${retry}`);
+      if (Object.keys(refusal.fields).length) {
+        // Each reason sits under its field; the field takes the focus and reads it out.
+        result.replaceChildren(message("error", ["Nothing was recorded: please correct the marked fields.", refusal.general].filter(Boolean).join(" ")));
+        form.querySelector("[aria-invalid=true]")?.focus();
+      } else {
+        answer("error", `${refusal.general || err.message}${retry}`);
+      }
+      if (err.status === 409) refresh().catch(() => {}); // someone else moved the stock
     } finally {
       delete form.dataset.busy;
       submit.disabled = false;
