@@ -43,7 +43,13 @@ def _help() -> str:
     ]
     for name, app in ours:
         summary = (load_command_class(app, name).help or "").strip().splitlines()
-        lines.append(f"  {name:<24}{summary[0] if summary else ''}")
+        # Wrapped like Django's list below, so an 80-column terminal shows every word.
+        lines += textwrap.wrap(
+            summary[0] if summary else "",
+            96,
+            initial_indent=f"  {name:<24}",
+            subsequent_indent=" " * 26,
+        ) or [f"  {name}"]
     lines += ["", "Django's own commands:"]
     lines += textwrap.wrap(
         ", ".join(n for n, _ in theirs), 96, initial_indent="  ", subsequent_indent="  "

@@ -853,3 +853,21 @@ def test_a_table_wider_than_the_screen_says_it_scrolls(open_as, site):
     assert hint.inner_text() == "Scroll sideways for more columns →"
     page.set_viewport_size({"width": 1280, "height": 900})
     hint.wait_for(state="hidden")
+
+
+def test_a_refused_search_clears_the_previous_result(open_as, site):
+    page = open_as(site.clerk, "catalog")
+    form = page.locator("#catalog form")
+    form.get_by_label("Search").fill("Bandage")
+    with page.expect_response(lambda r: "search=Bandage" in r.url):
+        form.get_by_role("button", name="Show").click()
+    page.locator("#catalog-count").wait_for()
+    assert page.locator("#catalog tbody tr").count() >= 1
+    # Text the service refuses (NUL, pasted from a damaged file): a 400 with the reason.
+    form.get_by_label("Search").fill("Bandage\x00")
+    with page.expect_response(lambda r: "search=" in r.url and r.status == 400):
+        form.get_by_role("button", name="Show").click()
+    error = page.locator("#catalog .list-status .msg-error")
+    error.wait_for()
+    assert error.inner_text().startswith("search: ")
+    assert page.locator("#catalog table").count() == 0, "no stale result under the refusal"
