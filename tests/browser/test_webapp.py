@@ -301,7 +301,16 @@ def test_receipt_stow_issue_change_stock_and_ledger(open_as, site):
         receipt,
     )
 
+    # What comes next is a link away: the stow form with unit, item and source filled in.
+    page.get_by_role("link", name="Stow it into a bin →").click()
+    stow_form = page.locator("#stow-form")
+    assert stow_form.locator("[name=nsn]").input_value() == DASHED
+    page.wait_for_function(
+        "el => el.value === 'RECV'", arg=stow_form.locator("[name=from_location]").element_handle()
+    )
+
     # The next form starts in the unit of the last recorded operation, its locations loaded.
+    go(page, "Issue")
     go(page, "Stow")
     stow_form = page.locator("#stow-form")
     assert stow_form.locator("[name=unit]").input_value() == UNIT

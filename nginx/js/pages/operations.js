@@ -375,6 +375,12 @@ export function operationPage(op, session) {
       }
       const replayed = meta.replayed ? " It had already arrived: recorded once." : "";
       answer("ok", describeSuccess(op, body, data) + replayed);
+      // What usually comes next: stock received is stowed into a bin, with unit, item and
+      // source filled in.
+      if (op === "receipt" && permission(session.me, "stow").allowed) {
+        const next = new URLSearchParams({ unit: body.unit, nsn: body.nsn, from_location: body.location });
+        result.append(h("p", { class: "next-step" }, h("a", { href: `#/stow?${next}` }, "Stow it into a bin →")));
+      }
       for (const name of ["quantity", "counted", "document_number"]) {
         if (control(name)) control(name).value = "";
       }
