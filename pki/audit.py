@@ -56,6 +56,9 @@ OPERATIONS = (
     "crl",
     "backup",
     "restore",
+    "trust-add",
+    "trust-remove",
+    "trust-import-crl",
 )
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "seq": int,

@@ -6,7 +6,9 @@ of the fleet (``ca/peers/``); ``ca/crls.pem`` is this CA's CRL and every importe
 :func:`missing_crls` names each CA whose CRL is absent before a configuration is rendered.
 
 The bundles are derived files: :func:`write` rebuilds both from their parts after every change to
-one of them (``init-ca``, ``import-ca``, ``import-crl``, ``crl``).
+one of them (``init-ca``, ``import-ca``, ``import-crl``, ``crl``), and with them nginx's
+``ca/edge-trust.pem`` and ``ca/edge-crls.pem``, which add the other trust anchors
+(:mod:`pki.anchors`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from pki import anchor_store
 from pki.files import atomic_write
 from pki.home import PkiHome
 
@@ -70,3 +73,4 @@ def write(home: PkiHome) -> None:
     for path, data in ((home.trust_bundle, trust), (home.crl_bundle, crls)):
         if not path.is_file() or path.read_bytes() != data:
             atomic_write(path, data)
+    anchor_store.write_edge_bundles(home, trust, crls)

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup, TyperOption
 
-from pki.commands import backup, ca, fleet, inventory, issue, log, renewal, revocation
+from pki.commands import backup, ca, fleet, inventory, issue, log, renewal, revocation, trust
+from pki.commands._common import PlaceholderGroup, name_placeholders
 from pki.errors import PkiError
 from pki.home import PkiHome, default_home
 
-_COMMAND_MODULES = (ca, fleet, issue, renewal, inventory, revocation, log, backup)
+_COMMAND_MODULES = (ca, fleet, issue, renewal, inventory, revocation, log, backup, trust)
 # Commands whose modules are heavy to import (jinja2) load only when invoked or listed in --help,
 # so `pki issue-user` starts fast: name -> "module:function".
 _LAZY_COMMANDS = {
@@ -27,23 +27,9 @@ _LAZY_COMMANDS = {
 }
 
 
-def _name_placeholders(params: list[Any]) -> None:
-    """An option's value is shown as its name in capitals (``--password-file PASSWORD_FILE``),
-    as `supply` (argparse) shows it, instead of click's ``<file>``, ``<str>``, ``<int>``: one
-    placeholder style for both tools. A metavar set by a command (``DAYS``) stays."""
-    for param in params:
-        if isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
-            longest = max(param.opts, key=len)
-            param.metavar = longest.lstrip("-").replace("-", "_").upper()
-
-
-class _PkiGroup(TyperGroup):
+class _PkiGroup(PlaceholderGroup):
     """The one place where a PkiError (or an OS error such as an unwritable --home) becomes one
     line on stderr and exit status 1, for the console script and CliRunner alike."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _name_placeholders(self.params)
 
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *_LAZY_COMMANDS]
@@ -57,8 +43,7 @@ class _PkiGroup(TyperGroup):
             )
             single.command(name)(getattr(importlib.import_module(module), function))
             command = typer.main.get_command(single)
-        if command is not None:
-            _name_placeholders(command.params)
+            name_placeholders(command.params)
         return command
 
     def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context is private

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from pki import addresses, bundles
+from pki import addresses, anchor_store, anchors, bundles
 from pki.errors import InputError, NoCAError, NotFoundError
 from pki.files import atomic_write
 from pki.home import PkiHome
@@ -194,7 +194,16 @@ def edge_config(
             "`pki import-crl FILE`."
         )
     bundles.write(home)  # a home made before the bundles gets them here
-    ca_cert, crl = home.trust_bundle, home.crl_bundle
+    # Every anchor's CAs and CRLs; an anchor without a CRL for one of its CAs only keeps that
+    # CA's certificates out (nginx refuses them), so it never stops the render.
+    ca_cert, crl = anchor_store.edge_trust(home), anchor_store.edge_crls(home)
+    depth = max(
+        [len(bundles.upper_chain(home))]
+        + [
+            anchors.longest_chain(anchors.anchor_cas(home, a.name)) - 1
+            for a in anchor_store.load(home)
+        ]
+    )
     server_dir = home.server_dir(server_name)
     fullchain, key = server_dir / "fullchain.pem", server_dir / "key.pem"
     if not (fullchain.is_file() and key.is_file()):
@@ -223,7 +232,7 @@ def edge_config(
         user=user,
         resolver=parse_resolver(resolver) if resolver is not None else None,
         templates=templates,
-        verify_depth=max(1, len(bundles.upper_chain(home))),
+        verify_depth=max(1, depth),
     )
 
 

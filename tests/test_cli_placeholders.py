@@ -31,10 +31,15 @@ def placeholders(help_text: str) -> dict[str, str]:
     return found
 
 
-def pki_commands() -> list[str]:
-    out = CliRunner().invoke(app, ["--help"]).output
+def pki_commands(*group: str) -> list[str]:
+    """Every command, a group's commands as `group command` (``trust add``)."""
+    out = CliRunner().invoke(app, [*group, "--help"]).output
     listing = out[out.index("Commands:") :].splitlines()[1:]
-    return [line.split()[0] for line in listing if line.strip()]
+    found = []
+    for name in (line.split()[0] for line in listing if line.strip()):
+        sub = CliRunner().invoke(app, [*group, name, "--help"]).output
+        found += pki_commands(*group, name) if "\nCommands:" in sub else [" ".join((*group, name))]
+    return found
 
 
 @pytest.mark.parametrize("command", ["", *pki_commands()])
@@ -61,10 +66,12 @@ def test_the_check_reads_the_help_it_checks() -> None:
     shown = [
         value
         for command in pki_commands()
-        for value in placeholders(CliRunner().invoke(app, [command, "--help"]).output).values()
+        for value in placeholders(
+            CliRunner().invoke(app, [*command.split(), "--help"]).output
+        ).values()
     ]
     assert len(shown) >= 40
-    assert "PASSPHRASE_FILE" in shown and "DAYS" in shown
+    assert "PASSPHRASE_FILE" in shown and "DAYS" in shown and "BUNDLE" in shown
 
 
 def test_the_check_sees_the_style_it_refuses() -> None:

@@ -3,9 +3,10 @@
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from pki.home import PkiHome
 from pki.secrets import (
@@ -42,6 +43,30 @@ KeyTypeOption = Annotated[
     str,
     typer.Option("--key-type", help="ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096."),
 ]
+
+
+def name_placeholders(params: list[Any]) -> None:
+    """An option's value is shown as its name in capitals (``--password-file PASSWORD_FILE``),
+    as `supply` (argparse) shows it, instead of click's ``<file>``, ``<str>``, ``<int>``: one
+    placeholder style for both tools. A metavar set by a command (``DAYS``) stays."""
+    for param in params:
+        if isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
+            longest = max(param.opts, key=len)
+            param.metavar = longest.lstrip("-").replace("-", "_").upper()
+
+
+class PlaceholderGroup(TyperGroup):
+    """A command group whose commands name their values in capitals (:func:`name_placeholders`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name_placeholders(self.params)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            name_placeholders(command.params)
+        return command
 
 
 def home(ctx: typer.Context) -> PkiHome:

@@ -70,7 +70,8 @@ def archive(busy: PkiHome, tmp_path: Path, secrets: dict[str, Path]) -> Path:
     printed = ok(
         pki("--home", busy.root, "backup", "--out", out, "--passphrase-file", secrets["backup"])
     )
-    assert printed.startswith(f"Wrote {out} (14 files, ")
+    # 16 with the bundles nginx reads (ca/edge-trust.pem, ca/edge-crls.pem) among them
+    assert printed.startswith(f"Wrote {out} (16 files, ")
     return out
 
 
@@ -84,7 +85,7 @@ def test_round_trip_lists_verifies_and_issues(
     assert original[-1].op == "backup" and original[-1].details == {"archive": str(archive)}
     target = tmp_path / "restored"
     printed = ok(pki("restore", archive, "--home", target, "--passphrase-file", secrets["backup"]))
-    assert printed.startswith(f"Restored 14 files into {target} (backup of ")
+    assert printed.startswith(f"Restored 16 files into {target} (backup of ")
     assert printed.endswith("; the log verifies (7 entries).\n")
     # Same inventory, same files and modes (the index is a snapshot, so compared by content).
     listed = ok(pki("--home", busy.root, "list", "--json"))

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from typer.testing import CliRunner
 
-from pki import audit, bundles, profiles
+from pki import anchor_store, audit, bundles, profiles
 from pki.ca import load_ca, write_crl
 from pki.certinfo import load_pem
 from pki.cli import app
@@ -713,8 +713,11 @@ def test_nginx_config_needs_a_crl_for_every_ca(root: PkiHome, tmp_path: Path) ->
     )
     import_crl(site.home, root.crl.read_bytes())
     config = edge_config(site.home, "web.lone.fleet", "127.0.0.1:8000", web_root=tmp_path)
-    assert config.ca_cert == site.home.trust_bundle.resolve()
-    assert config.crl == site.home.crl_bundle.resolve()
+    # nginx reads the edge bundles: with no other anchor, the local bundles' bytes.
+    assert config.ca_cert == anchor_store.edge_trust(site.home).resolve()
+    assert config.crl == anchor_store.edge_crls(site.home).resolve()
+    assert config.ca_cert.read_bytes() == site.home.trust_bundle.read_bytes()
+    assert config.crl.read_bytes() == site.home.crl_bundle.read_bytes()
     assert config.verify_depth == 1
 
 
