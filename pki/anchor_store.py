@@ -66,6 +66,11 @@ def crls_dir(home: PkiHome, name: str) -> Path:
     return trust_dir(home) / name / "crls"
 
 
+def crl_bundle(home: PkiHome, name: str) -> Path:
+    """An anchor's CRLs in one file, as the service reads them (possibly empty)."""
+    return trust_dir(home) / name / "crls.pem"
+
+
 def edge_trust(home: PkiHome) -> Path:
     """Every CA of every anchor, the local chain first: nginx's ``ssl_client_certificate``."""
     return home.ca_dir / "edge-trust.pem"
@@ -113,12 +118,18 @@ def write_edge_bundles(home: PkiHome, local_trust: bytes, local_crls: bytes) -> 
     only where they changed). Called by :func:`pki.bundles.write`, so every change to a local
     part (``pki crl``, ``pki import-crl``) reaches them too."""
     trust, crls = local_trust, local_crls
+    outputs: list[tuple[Path, bytes]] = []
     for anchor in load(home):
         cas = cas_path(home, anchor.name)
         trust += cas.read_bytes() if cas.is_file() else b""
         directory = crls_dir(home, anchor.name)
-        for part in sorted(directory.glob("*.pem")) if directory.is_dir() else []:
-            crls += part.read_bytes()
-    for path, data in ((edge_trust(home), trust), (edge_crls(home), crls)):
+        own = b"".join(
+            part.read_bytes()
+            for part in (sorted(directory.glob("*.pem")) if directory.is_dir() else [])
+        )
+        crls += own
+        outputs.append((crl_bundle(home, anchor.name), own))
+    outputs += [(edge_trust(home), trust), (edge_crls(home), crls)]
+    for path, data in outputs:
         if not path.is_file() or path.read_bytes() != data:
             atomic_write(path, data)

@@ -42,7 +42,6 @@ LOCAL = "local"
 RULES = ("subject", "upn", "email")
 # The supply service's roles (supply.identity.roles.ROLES); a test keeps the two equal.
 ROLES = ("viewer", "clerk", "issuer", "manager")
-UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 _NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
 MAX_GRACE_DAYS = 90
@@ -230,8 +229,17 @@ def add(
         taken = {fp: LOCAL for fp in map(fingerprint_sha256, bundles.trusted(h))}
         for other in anchors:
             taken.update(dict.fromkeys(other.ca_sha256, other.name))
+        names = {c.subject: LOCAL for c in bundles.trusted(h)}
+        for other in anchors:
+            names.update(dict.fromkeys((c.subject for c in anchor_cas(h, other.name)), other.name))
         for ca in cas:
             owner = taken.get(fingerprint_sha256(ca))
+            if owner is None and ca.subject in names:
+                raise InputError(
+                    f"ca: Anchor {names[ca.subject]!r} trusts another CA named "
+                    f"{ca.subject.rfc4514_string()}; a certificate's anchor is found by its "
+                    "issuer's name, so two CAs may not share one."
+                )
             if owner is not None:
                 raise InputError(
                     f"ca: {ca.subject.rfc4514_string()} is trusted already by anchor {owner!r}; "

@@ -52,6 +52,42 @@ def dn(name: x509.Name) -> str:
     return name.rfc4514_string()
 
 
+UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
+"""Microsoft's User Principal Name otherName: on DoD CAC / PIV cards, ``EDIPI@mil``."""
+
+
+def der_utf8_string(value: bytes) -> str | None:
+    """The text of a DER UTF8String (an otherName's value), or None for anything else.
+
+    Written by hand: cryptography hands an otherName's value over as raw DER, and a UTF8String
+    is one tag byte, a definite length (short or long form) and the bytes."""
+    if len(value) < 2 or value[0] != 0x0C:
+        return None
+    length, start = value[1], 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or len(value) < 2 + count:
+            return None
+        length, start = int.from_bytes(value[2 : 2 + count], "big"), 2 + count
+    if len(value) != start + length:
+        return None
+    try:
+        return value[start:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def upns(cert: x509.Certificate) -> list[str]:
+    """Every UPN otherName of the certificate's SAN (undecodable ones as None are left out)."""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    found = (der_utf8_string(o.value) for o in ext.get_values_for_type(x509.OtherName)
+             if o.type_id == UPN_OID)  # fmt: skip
+    return [u for u in found if u is not None]
+
+
 def _sans(cert: x509.Certificate) -> tuple[str, ...]:
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -65,6 +101,8 @@ def _sans(cert: x509.Certificate) -> tuple[str, ...]:
             out.append(f"IP:{gn.value}")
         elif isinstance(gn, x509.RFC822Name):
             out.append(f"email:{gn.value}")
+        elif isinstance(gn, x509.OtherName) and gn.type_id == UPN_OID:
+            out.append(f"UPN:{der_utf8_string(gn.value) or gn.value.hex()}")
         else:
             out.append(f"{type(gn).__name__}:{gn.value}")
     return tuple(out)

@@ -15,6 +15,8 @@ Environment:
     SUPPLY_CRL             PEM file of CRLs, one for every CA (default $PKI_HOME/ca/crls.pem;
                            ca/crl.pem in a home made before it)
     SUPPLY_PROXY_SECRET_FILE  default $PKI_HOME/proxy-secret
+    SUPPLY_TRUST_ANCHORS   the other trusted PKIs' list, written by `pki trust add` (default
+                           $PKI_HOME/trust/anchors.json; each anchor's CAs and CRLs beside it)
     SUPPLY_IDENTITY_CACHE_SECONDS  how long a certificate -> user lookup may be cached (300)
     SUPPLY_IDEMPOTENCY_DAYS   how long an Idempotency-Key response is kept (default 7)
 """
@@ -86,6 +88,10 @@ SUPPLY_TRUSTED_CA = Path(
 SUPPLY_CRL = Path(os.environ.get("SUPPLY_CRL") or _bundle(_PKI.crl_bundle, _PKI.crl))
 SUPPLY_PROXY_SECRET_FILE = Path(
     os.environ.get("SUPPLY_PROXY_SECRET_FILE") or PKI_HOME / "proxy-secret"
+)
+# The other trust anchors (`pki trust add`): their list; each one's files sit beside it.
+SUPPLY_TRUST_ANCHORS = Path(
+    os.environ.get("SUPPLY_TRUST_ANCHORS") or PKI_HOME / "trust" / "anchors.json"
 )
 
 INSTALLED_APPS = [

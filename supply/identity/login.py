@@ -20,8 +20,9 @@ from django.contrib.auth.models import User
 
 from pki.certinfo import CertInfo
 from supply.identity import lookup
+from supply.identity.anchors import TrustAnchors
 from supply.identity.errors import LoginFailure
-from supply.identity.trust import TrustStore
+from supply.identity.trust import Verified
 from supply.identity.watch import WatchedFile
 
 SECRET_HEADER = "HTTP_X_PROXY_SECRET"  # noqa: S105 (a header name)
@@ -35,8 +36,12 @@ log = logging.getLogger(__name__)
 class CertificateLogin:
     """A request's verified certificate and the user it maps to."""
 
-    info: CertInfo
+    verified: Verified
     user: User
+
+    @property
+    def info(self) -> CertInfo:
+        return self.verified.info
 
 
 def _first_line(data: bytes) -> bytes:
@@ -51,8 +56,8 @@ def _secret_file(path: str | Path) -> WatchedFile[bytes]:
 
 
 @cache
-def _trust_store(ca_file: str | Path, crl_file: str | Path) -> TrustStore:
-    return TrustStore(Path(ca_file), Path(crl_file))
+def _trust_anchors(ca_file: str | Path, crl_file: str | Path, registry: str | Path) -> TrustAnchors:
+    return TrustAnchors(Path(ca_file), Path(crl_file), Path(registry))
 
 
 @lru_cache(maxsize=1024)
@@ -64,8 +69,10 @@ def _proxy_secret() -> WatchedFile[bytes]:
     return _secret_file(settings.SUPPLY_PROXY_SECRET_FILE)
 
 
-def trust_store() -> TrustStore:
-    return _trust_store(settings.SUPPLY_TRUSTED_CA, settings.SUPPLY_CRL)
+def trust_store() -> TrustAnchors:
+    return _trust_anchors(
+        settings.SUPPLY_TRUSTED_CA, settings.SUPPLY_CRL, settings.SUPPLY_TRUST_ANCHORS
+    )
 
 
 def from_trusted_proxy(meta: Mapping[str, str]) -> bool:
@@ -99,8 +106,9 @@ def certificate_login(meta: Mapping[str, str]) -> CertificateLogin | None:
     escaped = meta.get(CERT_HEADER, "")
     if not escaped:
         return None
-    info = trust_store().verify(_unquote(escaped))
-    user = lookup.user_for(info)
+    verified = trust_store().check(_unquote(escaped))
+    info = verified.info
+    user = lookup.user_for(verified)
     if user is None:
         raise LoginFailure(
             "unknown",
@@ -114,7 +122,7 @@ def certificate_login(meta: Mapping[str, str]) -> CertificateLogin | None:
             "enable it.",
             info,
         )
-    return CertificateLogin(info, user)
+    return CertificateLogin(verified, user)
 
 
 _MISSING = object()

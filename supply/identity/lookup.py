@@ -1,12 +1,13 @@
 """Certificate -> user, through the mapping table, cached by SHA-256 fingerprint.
 
-Exact match only: (issuer DN, subject DN) compared as stored strings in their canonical RFC 4514
-form, and a pinned fingerprint when the mapping has one (a pinned mapping wins over an unpinned
-one). No case folding, no Unicode normalisation, no username derivation: two different DNs never
-reach the same mapping.
+Exact match only: the certificate's anchor and the identity its rule gives, (issuer DN, subject
+DN) in their canonical RFC 4514 form or a UPN / email, compared as stored strings, and a pinned
+fingerprint when the mapping has one (a pinned mapping wins over an unpinned one). No case
+folding, no Unicode normalisation, no username derivation: two different identities never reach
+the same mapping.
 
-Cache: the user (with its roles pre-loaded) under ``identity:<generation>:<fingerprint>`` in the
-file cache in SUPPLY_IDENTITY_CACHE_DIR, shared by every worker and management command on the
+Cache: the user (with its roles pre-loaded) under ``identity:<generation>:<anchor>:<fingerprint>``
+in the file cache in SUPPLY_IDENTITY_CACHE_DIR, shared by every worker and management command on the
 host. Any change to a mapping, a user, a group or a membership sets a new generation, which
 orphans every entry at once. The generation is a plain file (``generation``, renamed into place)
 that workers watch with one ``stat`` per request, re-reading it only when it changes. Entries
@@ -36,10 +37,10 @@ from django.contrib.auth.models import User
 from django.core.cache import BaseCache
 from django.core.cache.backends.filebased import FileBasedCache
 
-from pki.certinfo import CertInfo
 from pki.files import atomic_write
 from supply.identity.models import CertificateIdentity
 from supply.identity.roles import roles_of
+from supply.identity.trust import Verified
 from supply.identity.watch import WatchedFile
 
 _GENERATION_FILE = "generation"
@@ -86,18 +87,17 @@ def _generation() -> str:
     return generation
 
 
-def find_mapping(info: CertInfo) -> CertificateIdentity | None:
+def find_mapping(verified: Verified) -> CertificateIdentity | None:
     """The mapping that applies to this certificate, pinned first."""
-    return (
-        CertificateIdentity.objects.select_related("user")
-        .filter(
-            issuer_dn=info.issuer_dn,
-            subject_dn=info.subject_dn,
-            fingerprint__in=(info.sha256, ""),
-        )
-        .order_by("-fingerprint")
-        .first()
+    info = verified.info
+    rows = CertificateIdentity.objects.select_related("user").filter(
+        anchor=verified.anchor, fingerprint__in=(info.sha256, "")
     )
+    if verified.value:
+        rows = rows.filter(value=verified.value, issuer_dn="", subject_dn="")
+    else:
+        rows = rows.filter(value="", issuer_dn=info.issuer_dn, subject_dn=info.subject_dn)
+    return rows.order_by("-fingerprint").first()
 
 
 _RECENT_SIZE = 1024
@@ -110,10 +110,10 @@ def _remember(key: str, user: User) -> None:
     _recent[key] = (time.monotonic() + settings.SUPPLY_IDENTITY_CACHE_SECONDS, user)
 
 
-def user_for(info: CertInfo) -> User | None:
+def user_for(verified: Verified) -> User | None:
     try:
         cache = _cache()
-        key: str | None = f"identity:{_generation()}:{info.sha256}"
+        key: str | None = f"identity:{_generation()}:{verified.anchor}:{verified.info.sha256}"
     except OSError as exc:  # an unwritable cache directory costs speed, never correctness
         log.warning("identity cache unavailable, using the database: %s", exc)
         key = None
@@ -129,7 +129,7 @@ def user_for(info: CertInfo) -> User | None:
         if user is not None:
             _remember(key, user)
             return copy.copy(user)
-    mapping = find_mapping(info)
+    mapping = find_mapping(verified)
     if mapping is None:
         return None
     user = mapping.user

@@ -13,16 +13,31 @@ _FINGERPRINT_HELP = "SHA-256 (hex) of the one allowed certificate; empty: any."
 
 
 class CertificateIdentity(models.Model):
-    """(issuer DN, subject DN[, fingerprint]) -> user; a user may have several.
+    """(anchor, identity[, fingerprint]) -> user; a user may have several.
 
-    DNs are stored in the canonical RFC 4514 form of ``pki.certinfo`` and compared exactly.
+    The identity is what the anchor's rule names a person by (``pki trust add --identity``):
+    the (issuer DN, subject DN) pair under ``subject`` (the site's own ``local`` anchor), or the
+    ``value``, a UPN or email, under ``upn`` and ``email`` (the DNs are then left empty). DNs are
+    stored in the canonical RFC 4514 form of ``pki.certinfo``; everything is compared exactly.
+    A reissued card (new key, new serial, another intermediate of the same anchor) carries the
+    same value and so reaches the same user; the same value under another anchor does not.
     """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certificate_identities"
     )
-    issuer_dn = models.TextField("issuer DN")
-    subject_dn = models.TextField("subject DN")
+    anchor = models.CharField(
+        max_length=32, default="local", help_text="The trust anchor (`pki trust list`)."
+    )
+    value = models.CharField(
+        "UPN or email",
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Under an anchor that names people by UPN or email; empty: the DNs.",
+    )
+    issuer_dn = models.TextField("issuer DN", blank=True)
+    subject_dn = models.TextField("subject DN", blank=True)
     fingerprint = models.CharField(
         "pinned SHA-256", max_length=64, blank=True, default="", help_text=_FINGERPRINT_HELP
     )
@@ -32,24 +47,39 @@ class CertificateIdentity(models.Model):
     class Meta:
         verbose_name = "certificate identity"
         verbose_name_plural = "certificate identities"
-        ordering = ("subject_dn", "issuer_dn", "fingerprint")
+        ordering = ("anchor", "value", "subject_dn", "issuer_dn", "fingerprint")
         constraints = (
             models.UniqueConstraint(
-                fields=("issuer_dn", "subject_dn", "fingerprint"), name="identity_unique_binding"
+                fields=("anchor", "value", "issuer_dn", "subject_dn", "fingerprint"),
+                name="identity_unique_binding",
+            ),
+            # Exactly one of the two identities: a value, or both DNs.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(value="", issuer_dn__gt="", subject_dn__gt="")
+                    | (~models.Q(value="") & models.Q(issuer_dn="", subject_dn=""))
+                ),
+                name="identity_value_or_dns",
             ),
         )
 
     def __str__(self) -> str:
         pinned = f" [{self.fingerprint[:16]}…]" if self.fingerprint else ""
-        return f"{self.subject_dn}{pinned} -> {self.user}"
+        who = self.value or self.subject_dn
+        anchor = "" if self.anchor == "local" else f"{self.anchor}: "
+        return f"{anchor}{who}{pinned} -> {self.user}"
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        for field in ("issuer_dn", "subject_dn"):
-            try:
-                setattr(self, field, canonical_dn(getattr(self, field), field))
-            except IdentityError as exc:
-                errors[field] = str(exc)
+        if self.value:
+            if self.issuer_dn or self.subject_dn:
+                errors["value"] = "value: Give a UPN or email, or the DNs, not both."
+        else:
+            for field in ("issuer_dn", "subject_dn"):
+                try:
+                    setattr(self, field, canonical_dn(getattr(self, field), field))
+                except IdentityError as exc:
+                    errors[field] = str(exc)
         self.fingerprint = self.fingerprint.replace(":", "").strip().upper()
         if self.fingerprint and len(self.fingerprint) != 64:
             errors["fingerprint"] = "fingerprint: 64 hex digits (SHA-256), colons optional."

@@ -1,8 +1,10 @@
 """Provisioning: bind certificates to users and roles. Management commands and the admin call these.
 
-A binding is (issuer DN, subject DN), optionally pinned to one certificate's SHA-256. A new binding
-gets a new user whose username is derived from the CN *plus* a hash of both DNs: the username is
-only a label (lookups never use it), and the hash keeps two different DNs from ever sharing one.
+A binding is an anchor and the identity its rule names (issuer DN + subject DN for the site's own
+certificates; a UPN or email under an anchor that names people so), optionally pinned to one
+certificate's SHA-256. A new binding gets a new user whose username is derived from the CN (or
+the value) *plus* a hash of the identity: the username is only a label (lookups never use it),
+and the hash keeps two different identities from ever sharing one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from supply.identity.errors import IdentityError, LoginFailure
 from supply.identity.login import trust_store
 from supply.identity.models import CertificateIdentity
 from supply.identity.roles import ROLES
+from supply.identity.trust import LOCAL, identity_value
 
 _LABEL = re.compile(r"[^\w.@+-]+")
 
@@ -35,15 +38,55 @@ class Binding:
     subject_dn: str
     issuer_dn: str
     fingerprint: str = ""  # empty: not pinned
+    anchor: str = LOCAL.name
+    value: str = ""  # a UPN or email (then the DNs are empty)
 
     @classmethod
     def from_certificate(cls, cert: x509.Certificate, *, pin: bool = False) -> Binding:
+        """The binding a login with ``cert`` looks for: its anchor (by its issuer) and the
+        identity the anchor's rule gives."""
         info = describe(cert)
-        return cls(info.subject_dn, info.issuer_dn, info.sha256 if pin else "")
+        rules = trust_store().store_for(cert.issuer).rules
+        fingerprint = info.sha256 if pin else ""
+        try:
+            value = identity_value(cert, rules)
+        except LoginFailure as failure:
+            raise IdentityError(f"cert: {str(failure).removeprefix('certificate: ')}") from None
+        if value:
+            return cls("", "", fingerprint, rules.name, value)
+        return cls(info.subject_dn, info.issuer_dn, fingerprint, rules.name)
 
     @classmethod
     def from_dns(cls, subject_dn: str, issuer_dn: str) -> Binding:
         return cls(canonical_dn(subject_dn, "subject DN"), canonical_dn(issuer_dn, "issuer DN"))
+
+    @classmethod
+    def from_value(cls, anchor: str, rule: str, value: str) -> Binding:
+        """A UPN (``rule`` upn) or email under ``anchor``, which must name people that way."""
+        rules = trust_store().rules(anchor)
+        if rules is None:
+            raise IdentityError(f"anchor: No trust anchor {anchor!r}; `pki trust list` shows them.")
+        if rules.identity != rule:
+            raise IdentityError(
+                f"anchor: {anchor} names people by {rules.identity}, not by {rule}; "
+                f"give {_RULE_OPTION[rules.identity]}."
+            )
+        cleaned = value.strip()
+        if rule == "email":
+            cleaned = cleaned.lower()
+        if not cleaned or len(cleaned) > 255 or any(c.isspace() for c in cleaned):
+            raise IdentityError(
+                f"{rule}: {value!r} is not a {rule.upper()} (no spaces, 255 at most)."
+            )
+        return cls("", "", "", anchor, cleaned)
+
+    @property
+    def who(self) -> str:
+        """The identity as a person reads it: the subject DN, or the anchor and value."""
+        return f"{self.anchor} {self.value}" if self.value else self.subject_dn
+
+
+_RULE_OPTION = {"subject": "--cert or --subject-dn", "upn": "--upn", "email": "--email"}
 
 
 def load_certificate(path: Path, password: Callable[[], bytes]) -> x509.Certificate:
@@ -70,22 +113,33 @@ def load_certificate(path: Path, password: Callable[[], bytes]) -> x509.Certific
 
 
 def _username(binding: Binding) -> str:
-    name = x509.Name.from_rfc4514_string(binding.subject_dn)
-    cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    label = _LABEL.sub("_", str(cns[0].value) if cns else "user").strip("_")[:100] or "user"
-    digest = hashlib.sha256(f"{binding.issuer_dn}\n{binding.subject_dn}".encode()).hexdigest()
-    return f"{label}-{digest[:16]}"
+    if binding.value:
+        label = _LABEL.sub("_", binding.value).strip("_")[:100] or "user"
+        identity = f"{binding.anchor}\n{binding.value}"
+    else:
+        name = x509.Name.from_rfc4514_string(binding.subject_dn)
+        cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+        label = _LABEL.sub("_", str(cns[0].value) if cns else "user").strip("_")[:100] or "user"
+        identity = f"{binding.issuer_dn}\n{binding.subject_dn}"
+        if binding.anchor != LOCAL.name:
+            identity = f"{binding.anchor}\n{identity}"
+    return f"{label}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+
+def _same_identity(binding: Binding) -> dict[str, str]:
+    return {
+        "anchor": binding.anchor,
+        "value": binding.value,
+        "issuer_dn": binding.issuer_dn,
+        "subject_dn": binding.subject_dn,
+    }
 
 
 def _user_for_binding(binding: Binding, username: str | None) -> User:
     """The user this binding maps to, creating the mapping (and user) when missing."""
     mapping = (
         CertificateIdentity.objects.select_related("user")
-        .filter(
-            issuer_dn=binding.issuer_dn,
-            subject_dn=binding.subject_dn,
-            fingerprint=binding.fingerprint,
-        )
+        .filter(**_same_identity(binding), fingerprint=binding.fingerprint)
         .first()
     )
     if mapping is not None:
@@ -100,10 +154,7 @@ def _user_for_binding(binding: Binding, username: str | None) -> User:
         user.set_unusable_password()  # certificate login only
         user.save(update_fields=["password"])
     CertificateIdentity.objects.create(
-        user=user,
-        issuer_dn=binding.issuer_dn,
-        subject_dn=binding.subject_dn,
-        fingerprint=binding.fingerprint,
+        user=user, **_same_identity(binding), fingerprint=binding.fingerprint
     )
     return user
 
@@ -115,7 +166,7 @@ def login_refusal(certificate: x509.Certificate) -> str | None:
     a certificate that could never log in rather than leave a mapping nobody can use."""
     pem = certificate.public_bytes(Encoding.PEM).decode("ascii")
     try:
-        trust_store().verify(pem)
+        trust_store().check(pem)
     except LoginFailure as failure:
         return str(failure).removeprefix("certificate: ")
     return None
@@ -159,9 +210,7 @@ def revoke_access(binding: Binding) -> int:
     Without a pin this removes the DN's mappings, pinned ones included: the person loses access
     with every certificate of that DN.
     """
-    rows = CertificateIdentity.objects.filter(
-        issuer_dn=binding.issuer_dn, subject_dn=binding.subject_dn
-    )
+    rows = CertificateIdentity.objects.filter(**_same_identity(binding))
     if binding.fingerprint:
         rows = rows.filter(fingerprint=binding.fingerprint)
     removed = 0
@@ -169,16 +218,21 @@ def revoke_access(binding: Binding) -> int:
         row.delete()
         removed += 1
     if not removed:
-        raise IdentityError(f"cert: No access is granted to {binding.subject_dn}.")
+        raise IdentityError(f"cert: No access is granted to {binding.who}.")
     return removed
 
 
 def identities() -> list[dict[str, Any]]:
     """Every mapping with its user's roles, for `supply identities` and scripts."""
     rows = CertificateIdentity.objects.select_related("user").prefetch_related("user__groups")
+    store = trust_store()
     return [
         {
             "username": row.user.get_username(),
+            "anchor": row.anchor,
+            # None: the anchor was removed (`pki trust remove`), so nobody logs in through it.
+            "rule": rules.identity if (rules := store.rules(row.anchor)) else None,
+            "value": row.value or None,
             "subject_dn": row.subject_dn,
             "issuer_dn": row.issuer_dn,
             "fingerprint": row.fingerprint or None,

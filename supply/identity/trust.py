@@ -18,13 +18,27 @@ given (defence in depth; DESIGN.md "Identity"):
 
 Path building is cached by the certificate bytes for the current trust file; validity and the
 CRLs are checked on every request (clock comparisons and set lookups).
+
+One ``TrustStore`` is one trust anchor (:class:`AnchorRules`): the site's own fleet chain
+(``local``) or another PKI added with ``pki trust add`` (supply.identity.anchors picks the anchor
+of a certificate). An anchor's rules add, for its certificates:
+
+- the certificate policies it requires (each asserted by the leaf);
+- the identity value its rule names: ``subject`` (the DNs, as the site's own certificates),
+  ``upn`` (the one UPN otherName of the SAN; a DoD ``EDIPI@mil`` UPN must match the EDIPI that
+  ends the CN ``LAST.FIRST.MIDDLE.EDIPI``) or ``email`` (the one rfc822Name of the SAN);
+- a CRL grace: past a CRL's nextUpdate, within the grace, its certificates still log in and the
+  login says so (``crl_state="grace"``; a warning in the log once an hour); past it they are
+  refused with the command that imports a fresh CRL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +53,44 @@ from cryptography.x509.verification import (
 )
 
 from pki import constraints
-from pki.certinfo import CertInfo, describe, load_pem
+from pki.certinfo import CertInfo, describe, load_pem, upns
 from pki.errors import CertificateError, InputError
 from supply.identity.errors import LoginFailure
 from supply.identity.watch import WatchedFile
 
 _PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.S)
 _CACHE_SIZE = 4096
+_WARN_EVERY = 3600.0  # seconds between two log warnings about one anchor's CRL in its grace
+log = logging.getLogger(__name__)
+_warned: dict[str, float] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorRules:
+    """How one trust anchor's certificates become identities (``pki trust add``)."""
+
+    name: str = "local"
+    identity: str = "subject"
+    require_policies: tuple[str, ...] = ()
+    crl_grace_days: int = 0
+    default_role: str | None = None
+
+
+LOCAL = AnchorRules()
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """An acceptable certificate: its facts, its anchor and the identity the anchor's rule gives."""
+
+    info: CertInfo
+    anchor: str
+    rule: str
+    value: str  # the UPN or email; "" for the subject rule (the DNs are the identity)
+    crl_state: str  # "fresh", or "grace": a CRL of its chain is past nextUpdate, within grace
+    crl_next_update: dt.datetime | None  # the earliest nextUpdate of its chain's CRLs
+
+
 # A person's certificate may carry no SAN (no email); everything else stays the web PKI profile.
 _LEAF_POLICY = ExtensionPolicy.webpki_defaults_ee().may_be_present(
     x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
@@ -80,6 +125,7 @@ class _Path:
     # (issuer, serial, subject DN) of the leaf and of each CA below the root, leaf first.
     links: tuple[tuple[x509.Name, int, str], ...]
     ca_not_after: dt.datetime | None  # the earliest expiry of the CAs above the leaf
+    value: str  # the identity value of the anchor's rule
 
 
 def _parse_cas(data: bytes) -> _Trust:
@@ -99,7 +145,12 @@ def _parse_crls(data: bytes) -> tuple[x509.CertificateRevocationList, ...]:
     return crls
 
 
-def _rejected(info: CertInfo | None, why: str) -> LoginFailure:
+def _parse_anchor_crls(data: bytes) -> tuple[x509.CertificateRevocationList, ...]:
+    # An anchor may have no CRL yet: its certificates are then refused one by one, by name.
+    return tuple(x509.load_pem_x509_crl(block) for block in _PEM_CRL.findall(data))
+
+
+def rejected(info: CertInfo | None, why: str) -> LoginFailure:
     return LoginFailure("rejected", f"certificate: {why}", info)
 
 
@@ -111,87 +162,148 @@ def _why(exc: VerificationError) -> str:
 
 
 class TrustStore:
-    """The trusted CAs and their CRLs, from files that are re-read when they change."""
+    """One anchor's CAs and CRLs, from files that are re-read when they change."""
 
-    def __init__(self, ca_file: Path, crl_file: Path) -> None:
+    def __init__(self, ca_file: Path, crl_file: Path, rules: AnchorRules = LOCAL) -> None:
+        self.rules = rules
         self._cas = WatchedFile(ca_file, _parse_cas)
-        self._crls = WatchedFile(crl_file, _parse_crls)
+        parse = _parse_crls if rules.name == LOCAL.name else _parse_anchor_crls
+        self._crls = WatchedFile(crl_file, parse)
         self._crl_version: object = None
         self._revocations: dict[x509.Name, _Revocations] = {}
         self._verified: OrderedDict[tuple[str, object], _Path] = OrderedDict()
         self._lock = threading.Lock()
 
+    def subjects(self) -> frozenset[x509.Name]:
+        """The subjects of this anchor's CAs (which anchor issued a leaf, by its issuer)."""
+        try:
+            return frozenset(c.subject for c in self._cas.get().all)
+        except (OSError, ValueError):
+            return frozenset()
+
     def verify(self, pem: str) -> CertInfo:
         """The facts of the certificate in ``pem`` if acceptable now; else raise LoginFailure."""
+        return self.check(pem).info
+
+    def check(self, pem: str) -> Verified:
+        """The certificate in ``pem`` and its identity under this anchor; else LoginFailure."""
         try:
             trust = self._cas.get()
         except (OSError, ValueError) as exc:
-            raise _rejected(None, f"The trusted CA file cannot be read ({exc}).") from exc
+            raise rejected(None, f"The trusted CA file cannot be read ({exc}).") from exc
         key = (pem, self._cas.version)
         path = self._verified.get(key)
         if path is None:
-            path = _build_path(pem, trust)
+            path = _build_path(pem, trust, self.rules)
             with self._lock:
                 self._verified[key] = path
                 while len(self._verified) > _CACHE_SIZE:
                     self._verified.popitem(last=False)
         self._check_time(path)
-        self._check_revocation(path, trust)
-        return path.info
+        state, next_update = self._check_revocation(path, trust)
+        return Verified(
+            path.info, self.rules.name, self.rules.identity, path.value, state, next_update
+        )
 
     @staticmethod
     def _check_time(path: _Path) -> None:
         now = dt.datetime.now(dt.UTC)
         _check_leaf_time(path.info, now)
         if path.ca_not_after is not None and now > path.ca_not_after:
-            raise _rejected(path.info, f"Its CA expired on {path.ca_not_after:%Y-%m-%d %H:%M} UTC.")
+            raise rejected(path.info, f"Its CA expired on {path.ca_not_after:%Y-%m-%d %H:%M} UTC.")
 
-    def _check_revocation(self, path: _Path, trust: _Trust) -> None:
+    def _check_revocation(self, path: _Path, trust: _Trust) -> tuple[str, dt.datetime | None]:
         info = path.info
+        rules = self.rules
         try:
             crls = self._crls.get()
         except (OSError, ValueError) as exc:
             # Fail closed, as nginx does: without a CRL no revocation can be honoured.
-            raise _rejected(info, f"The CRL cannot be read ({exc}).") from exc
+            raise rejected(info, f"The CRL cannot be read ({exc}).") from exc
         version = (self._crls.version, self._cas.version)
         if version != self._crl_version:
             with self._lock:
                 self._revocations = _index_crls(crls, trust.all)
                 self._crl_version = version
         now = dt.datetime.now(dt.UTC)
+        grace = dt.timedelta(days=rules.crl_grace_days)
+        state, earliest = "fresh", None
         for depth, (issuer, serial, subject_dn) in enumerate(path.links):
             whose = "its CA" if depth == 0 else f"the CA above {subject_dn}"
             revocations = self._revocations.get(issuer)
             if revocations is None:
-                raise _rejected(info, f"No valid CRL from {whose}.")
-            if revocations.next_update and revocations.next_update < now:
-                raise _rejected(
+                if rules.name == LOCAL.name:
+                    raise rejected(info, f"No valid CRL from {whose}.")
+                raise rejected(
                     info,
-                    f"The CRL of {whose} has expired; run `pki crl` on its CA's host "
-                    "(then `pki import-crl` here if that is another host).",
+                    f"No CRL of {issuer.rfc4514_string()} (anchor {rules.name}) is kept here; "
+                    f"run `pki trust import-crl {rules.name} FILE` on the site's PKI host.",
                 )
             if serial in revocations.serials:
                 why = "Revoked." if depth == 0 else f"Its CA {subject_dn} is revoked."
-                raise _rejected(info, why)
+                raise rejected(info, why)
+            next_update = revocations.next_update
+            if next_update is None:
+                continue
+            earliest = next_update if earliest is None else min(earliest, next_update)
+            if next_update >= now:
+                continue
+            if now > next_update + grace:
+                raise rejected(info, _stale_crl(rules, whose, issuer, next_update, grace))
+            state = "grace"
+            _warn_grace(rules, issuer, next_update + grace)
+        return state, earliest
+
+
+def _stale_crl(
+    rules: AnchorRules, whose: str, issuer: x509.Name, next_update: dt.datetime, grace: dt.timedelta
+) -> str:
+    if rules.name == LOCAL.name:
+        return (
+            f"The CRL of {whose} has expired; run `pki crl` on its CA's host "
+            "(then `pki import-crl` here if that is another host)."
+        )
+    grace_text = f", and its {grace.days}-day grace with it" if grace else ""
+    return (
+        f"The CRL of {issuer.rfc4514_string()} (anchor {rules.name}) expired at "
+        f"{next_update:%Y-%m-%d %H:%M} UTC{grace_text}; bring a fresh CRL and run "
+        f"`pki trust import-crl {rules.name} FILE` on the site's PKI host."
+    )
+
+
+def _warn_grace(rules: AnchorRules, issuer: x509.Name, refused_from: dt.datetime) -> None:
+    now = time.monotonic()
+    last = _warned.get(rules.name)
+    if last is not None and now - last < _WARN_EVERY:
+        return
+    _warned[rules.name] = now
+    log.warning(
+        "trust anchor %s: the CRL of %s has expired; its certificates log in within the CRL "
+        "grace until %s UTC, then are refused. Run `pki trust import-crl %s FILE`.",
+        rules.name,
+        issuer.rfc4514_string(),
+        f"{refused_from:%Y-%m-%d %H:%M}",
+        rules.name,
+    )
 
 
 def _check_leaf_time(info: CertInfo, now: dt.datetime) -> None:
     if now < info.not_before:
-        raise _rejected(info, f"Not valid before {info.not_before:%Y-%m-%d %H:%M} UTC.")
+        raise rejected(info, f"Not valid before {info.not_before:%Y-%m-%d %H:%M} UTC.")
     if now > info.not_after:
-        raise _rejected(info, f"Expired on {info.not_after:%Y-%m-%d %H:%M} UTC.")
+        raise rejected(info, f"Expired on {info.not_after:%Y-%m-%d %H:%M} UTC.")
 
 
-def _build_path(pem: str, trust: _Trust) -> _Path:
+def _build_path(pem: str, trust: _Trust, rules: AnchorRules = LOCAL) -> _Path:
     try:
         cert = load_pem(pem.encode("ascii"))
     except (CertificateError, UnicodeEncodeError) as exc:
-        raise _rejected(None, "Not a PEM certificate.") from exc
+        raise rejected(None, "Not a PEM certificate.") from exc
     info = describe(cert)
     if info.is_ca:
-        raise _rejected(info, "A CA certificate cannot log in (basicConstraints CA:TRUE).")
+        raise rejected(info, "A CA certificate cannot log in (basicConstraints CA:TRUE).")
     if not info.client_auth:
-        raise _rejected(info, "Not made for client authentication (no clientAuth EKU).")
+        raise rejected(info, "Not made for client authentication (no clientAuth EKU).")
     now = dt.datetime.now(dt.UTC)
     # First, so an expired or future leaf is refused with its dates rather than as "not trusted".
     _check_leaf_time(info, now)
@@ -205,12 +317,70 @@ def _build_path(pem: str, trust: _Trust) -> _Path:
     try:
         chain = verifier.verify(cert, list(trust.intermediates)).chain
     except VerificationError as exc:
-        raise _rejected(info, _why(exc)) from exc
+        raise rejected(info, _why(exc)) from exc
     _check_common_name(info, cert, chain[1])
+    _check_policies(info, cert, rules)
+    value = _identity_value(info, cert, rules)
     links = tuple((c.issuer, c.serial_number, c.subject.rfc4514_string()) for c in chain[:-1])
     cas = chain[1:]
     ca_not_after = min((c.not_valid_after_utc for c in cas), default=None)
-    return _Path(info, links, ca_not_after)
+    return _Path(info, links, ca_not_after, value)
+
+
+def _check_policies(info: CertInfo, cert: x509.Certificate, rules: AnchorRules) -> None:
+    if not rules.require_policies:
+        return
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+        asserted = {p.policy_identifier.dotted_string for p in ext}
+    except x509.ExtensionNotFound:
+        asserted = set()
+    for oid in rules.require_policies:
+        if oid not in asserted:
+            raise rejected(
+                info, f"It does not assert the policy {oid} that anchor {rules.name} requires."
+            )
+
+
+def identity_value(cert: x509.Certificate, rules: AnchorRules) -> str:
+    """The value ``rules`` names the holder of ``cert`` by ("" for the subject rule); a
+    LoginFailure when the certificate carries none it can use."""
+    return _identity_value(describe(cert), cert, rules)
+
+
+def _identity_value(info: CertInfo, cert: x509.Certificate, rules: AnchorRules) -> str:
+    """The value the anchor's rule names the person by ("" for the subject rule)."""
+    if rules.identity == "upn":
+        found = upns(cert)
+        if len(found) != 1:
+            what = "No UPN" if not found else "More than one UPN"
+            raise rejected(
+                info, f"{what} in its SAN; anchor {rules.name} names people by their UPN."
+            )
+        upn = found[0]
+        local, _, domain = upn.rpartition("@")
+        if domain.lower() == "mil":
+            # A DoD card: the EDIPI is the UPN's local part and the end of LAST.FIRST.MIDDLE.EDIPI.
+            names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+            cn = str(names[0].value) if names else ""
+            if cn.rsplit(".", 1)[-1] != local:
+                raise rejected(
+                    info, f"Its UPN {upn} does not match the EDIPI at the end of its CN {cn!r}."
+                )
+        return upn
+    if rules.identity == "email":
+        try:
+            sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            emails = sans.get_values_for_type(x509.RFC822Name)
+        except x509.ExtensionNotFound:
+            emails = []
+        if len(emails) != 1:
+            what = "No email address" if not emails else "More than one email address"
+            raise rejected(
+                info, f"{what} in its SAN; anchor {rules.name} names people by their email."
+            )
+        return emails[0].lower()
+    return ""
 
 
 def _check_common_name(info: CertInfo, cert: x509.Certificate, issuer: x509.Certificate) -> None:
@@ -222,7 +392,7 @@ def _check_common_name(info: CertInfo, cert: x509.Certificate, issuer: x509.Cert
     try:
         constraints.check(constraints.of(issuer), sans, str(names[0].value) if names else "")
     except InputError as exc:
-        raise _rejected(info, "Outside the name constraints of its CA.") from exc
+        raise rejected(info, "Outside the name constraints of its CA.") from exc
 
 
 def _index_crls(

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pki.certinfo import CertInfo
+from supply.identity.login import login_for_request
 from supply.identity.roles import roles_of
 
 
@@ -23,6 +24,19 @@ class WhoAmISerializer(serializers.Serializer[None]):
     username = serializers.CharField()
     roles = serializers.ListField(child=serializers.CharField())
     is_superuser = serializers.BooleanField()
+    anchor = serializers.CharField(help_text="the trust anchor: local, or one of `pki trust list`")
+    identity_rule = serializers.ChoiceField(choices=["subject", "upn", "email"])
+    identity_value = serializers.CharField(
+        allow_null=True, help_text="the UPN or email the anchor names you by; null: the DNs"
+    )
+    crl_state = serializers.ChoiceField(
+        choices=["fresh", "grace"],
+        help_text="grace: a CRL of your chain is past its next update and logins are allowed "
+        "only for the anchor's grace period",
+    )
+    crl_next_update = serializers.DateTimeField(
+        allow_null=True, help_text="the earliest next update of your chain's CRLs"
+    )
 
 
 class WhoAmIView(APIView):
@@ -31,8 +45,10 @@ class WhoAmIView(APIView):
     @extend_schema(responses=WhoAmISerializer)
     def get(self, request: Request) -> Response:
         info = request.auth
-        if not isinstance(info, CertInfo):
+        login = login_for_request(request._request)
+        if not isinstance(info, CertInfo) or login is None:
             raise exceptions.PermissionDenied("whoami: Only a certificate login has an identity.")
+        verified = login.verified
         user = request.user
         return Response(
             {
@@ -45,5 +61,12 @@ class WhoAmIView(APIView):
                 "username": user.get_username(),
                 "roles": sorted(roles_of(user)),
                 "is_superuser": user.is_superuser,
+                "anchor": verified.anchor,
+                "identity_rule": verified.rule,
+                "identity_value": verified.value or None,
+                "crl_state": verified.crl_state,
+                "crl_next_update": (
+                    verified.crl_next_update.isoformat() if verified.crl_next_update else None
+                ),
             }
         )

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pki.anchors import UPN_OID
+from pki.certinfo import UPN_OID
 
 CARD_POLICY = "2.16.840.1.101.2.1.11.42"  # a PIV-like hardware policy (any OID serves a test)
 SMARTCARD_LOGON = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.2")

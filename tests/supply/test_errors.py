@@ -150,5 +150,6 @@ def test_a_command_error_on_the_command_line_is_the_message_alone(tmp_path: Path
     )
     assert (done.returncode, done.stderr) == (
         1,
-        "--cert: Give --cert FILE, or both --subject-dn and --issuer-dn.\n",
+        "--cert: Give --cert FILE, both --subject-dn and --issuer-dn, or --anchor with --upn "
+        "or --email.\n",
     )

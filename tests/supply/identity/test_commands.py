@@ -107,7 +107,10 @@ def test_grant_by_dn_canonicalises_what_people_type(pki_site: PkiSite) -> None:
     assert str(bad.value) == "subject DN: 'Doe, John' is not an RFC 4514 distinguished name."
     with pytest.raises(CommandError) as neither:
         run("grant", "--role", "viewer")
-    assert str(neither.value) == "--cert: Give --cert FILE, or both --subject-dn and --issuer-dn."
+    assert str(neither.value) == (
+        "--cert: Give --cert FILE, both --subject-dn and --issuer-dn, or --anchor with --upn or "
+        "--email."
+    )
 
 
 def test_grant_needs_the_role_groups(pki_site: PkiSite) -> None:
@@ -154,6 +157,9 @@ def test_identities_lists_text_and_json(pki_site: PkiSite) -> None:
     listed = next(r for r in rows if r["username"] == "listed")
     assert listed == {
         "username": "listed",
+        "anchor": "local",
+        "rule": "subject",
+        "value": None,
         "subject_dn": "CN=Listed Person,O=Harness Fleet",
         "issuer_dn": "CN=Harness Root CA,O=Harness Fleet",
         "fingerprint": None,

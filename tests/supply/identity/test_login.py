@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -17,6 +18,7 @@ from pki.certinfo import describe
 from supply.identity import lookup
 from supply.identity.models import CertificateIdentity
 from supply.identity.services import Binding, grant
+from supply.identity.trust import Verified
 from tests.harness.pki_site import PkiSite, UserCert
 from tests.supply.identity.conftest import Edge
 
@@ -41,7 +43,10 @@ def test_whoami_shows_the_certificate_and_the_user(api: Api, pki_site: PkiSite) 
     reply = api("get", WHOAMI, cert)
     assert reply.status_code == 200
     user = User.objects.get(certificate_identities__subject_dn=cert.info.subject_dn)
-    assert reply.json() == {
+    body = reply.json()
+    crl = x509.load_pem_x509_crl((pki_site.home / "ca" / "crl.pem").read_bytes())
+    assert body.pop("crl_next_update") == crl.next_update_utc.isoformat()
+    assert body == {
         "subject_dn": "CN=Whoami Person,O=Harness Fleet",
         "issuer_dn": "CN=Harness Root CA,O=Harness Fleet",
         "serial": cert.serial,
@@ -51,6 +56,10 @@ def test_whoami_shows_the_certificate_and_the_user(api: Api, pki_site: PkiSite) 
         "username": user.username,
         "roles": ["clerk"],
         "is_superuser": False,
+        "anchor": "local",
+        "identity_rule": "subject",
+        "identity_value": None,
+        "crl_state": "fresh",
     }
 
 
@@ -287,7 +296,8 @@ def test_each_request_gets_its_own_copy_of_a_remembered_user(api: Api, pki_site:
     cert = _granted(pki_site, "Own Copy")
     assert api("get", WHOAMI, cert).status_code == 200  # read once: file cache and memory
     info = describe(pki_site.load_cert(cert))
-    first, second = lookup.user_for(info), lookup.user_for(info)
+    verified = Verified(info, "local", "subject", "", "fresh", None)
+    first, second = lookup.user_for(verified), lookup.user_for(verified)
     assert first is not None and second is not None
     assert first is not second and first.pk == second.pk
     first.first_name = "Changed by one request"

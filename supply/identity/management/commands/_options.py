@@ -35,6 +35,13 @@ def add_certificate_options(
     )
     parser.add_argument("--subject-dn", help="instead of --cert: the subject DN (RFC 4514)")
     parser.add_argument("--issuer-dn", help="with --subject-dn: the issuer DN (RFC 4514)")
+    parser.add_argument(
+        "--anchor", help="with --upn or --email: the trust anchor (`pki trust list`), e.g. dod"
+    )
+    parser.add_argument(
+        "--upn", help="instead of --cert: the card's UPN under --anchor, e.g. 1234567890@mil"
+    )
+    parser.add_argument("--email", help="instead of --cert: the email under --anchor")
     if pin:
         parser.add_argument(
             "--pin",
@@ -62,8 +69,19 @@ def _password(path: Path | None) -> bytes:
 
 def binding_from_options(options: dict[str, Any]) -> Binding:
     cert, subject, issuer = options["cert"], options["subject_dn"], options["issuer_dn"]
-    if cert is not None and (subject or issuer):
-        raise CommandError("--cert: Give either --cert or --subject-dn/--issuer-dn, not both.")
+    upn, email, anchor = options.get("upn"), options.get("email"), options.get("anchor")
+    given = [name for name, value in (("--cert", cert), ("--subject-dn", subject or issuer),
+             ("--upn", upn), ("--email", email)) if value]  # fmt: skip
+    if len(given) > 1:
+        raise CommandError(f"{given[0]}: Give one of {' or '.join(given)}, not both.")
+    if upn or email:
+        if not anchor:
+            raise CommandError(f"--anchor: {given[0]} needs the anchor it is under: --anchor NAME.")
+        if options.get("pin"):
+            raise CommandError("--pin: Needs --cert (the fingerprint comes from the certificate).")
+        return Binding.from_value(anchor, "upn" if upn else "email", str(upn or email))
+    if anchor:
+        raise CommandError("--anchor: Only with --upn or --email (--cert finds its anchor).")
     if cert is not None:
         certificate = load_certificate(cert, lambda: _password(options["password_file"]))
         if "force" in options and not options["force"]:
@@ -75,7 +93,10 @@ def binding_from_options(options: dict[str, Any]) -> Binding:
                 )
         return Binding.from_certificate(certificate, pin=bool(options.get("pin")))
     if not (subject and issuer):
-        raise CommandError("--cert: Give --cert FILE, or both --subject-dn and --issuer-dn.")
+        raise CommandError(
+            "--cert: Give --cert FILE, both --subject-dn and --issuer-dn, or --anchor with "
+            "--upn or --email."
+        )
     if options.get("pin"):
         raise CommandError("--pin: Needs --cert (the fingerprint comes from the certificate).")
     return Binding.from_dns(subject, issuer)

@@ -38,5 +38,5 @@ class Command(SupplyCommand):
         held = sorted(user.groups.values_list("name", flat=True))
         noun = "role" if len(held) == 1 else "roles"
         self.stdout.write(
-            f"{user.get_username()} has {noun} {', '.join(held)}; certificate {binding.subject_dn}"
+            f"{user.get_username()} has {noun} {', '.join(held)}; certificate {binding.who}"
         )

@@ -31,7 +31,11 @@ class Command(SupplyCommand):
             roles = ",".join(["superuser"] * row["superuser"] + row["roles"]) or "-"
             state = "" if row["active"] else " (disabled)"
             pin = f" pinned:{row['fingerprint'][:16]}" if row["fingerprint"] else ""
-            self.stdout.write(
-                f"{row['username']}{state}\t{roles}\t{row['subject_dn']}\t"
-                f"issuer: {row['issuer_dn']}{pin}"
-            )
+            if row["value"]:
+                rule = row["rule"] or "anchor removed"
+                who = f"{row['anchor']} {rule} {row['value']}"
+            else:
+                who = f"{row['subject_dn']}\tissuer: {row['issuer_dn']}"
+                if row["anchor"] != "local":
+                    who = f"{row['anchor']} subject {who}"
+            self.stdout.write(f"{row['username']}{state}\t{roles}\t{who}{pin}")

@@ -24,4 +24,4 @@ class Command(SupplyCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         binding = binding_from_options(options)
         user = provision_admin(binding, username=options["username"])
-        self.stdout.write(f"{user.get_username()} is a superuser; certificate {binding.subject_dn}")
+        self.stdout.write(f"{user.get_username()} is a superuser; certificate {binding.who}")

@@ -23,4 +23,4 @@ class Command(SupplyCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         binding = binding_from_options(options)
         removed = revoke_access(binding)
-        self.stdout.write(f"Removed {removed} mapping(s) of {binding.subject_dn}")
+        self.stdout.write(f"Removed {removed} mapping(s) of {binding.who}")

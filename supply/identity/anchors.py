@@ -1,0 +1,94 @@
+"""Every trust anchor the service accepts certificates from: the site's own fleet chain (``local``)
+and the PKIs added with ``pki trust add`` (their list is ``trust/anchors.json`` in the PKI home,
+re-read when it changes, so ``pki trust add`` or ``remove`` reaches running workers at once).
+
+A certificate belongs to the anchor holding the CA that issued it (a CA belongs to one anchor,
+which ``pki trust add`` enforces), so one anchor verifies it; an anchor with a stale CRL refuses
+only its own certificates.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from cryptography import x509
+
+from pki import anchor_store
+from pki.certinfo import load_pem
+from pki.errors import CertificateError
+from pki.home import PkiHome
+from supply.identity.trust import LOCAL, AnchorRules, TrustStore, Verified, rejected
+from supply.identity.watch import WatchedFile
+
+
+def _parse_registry(data: bytes) -> tuple[AnchorRules, ...]:
+    anchors = json.loads(data)["anchors"]
+    rules = []
+    for item in anchors:
+        anchor = anchor_store.Anchor.from_json(item)
+        rules.append(
+            AnchorRules(
+                name=anchor.name,
+                identity=anchor.identity,
+                require_policies=anchor.require_policies,
+                crl_grace_days=anchor.crl_grace_days,
+                default_role=anchor.default_role,
+            )
+        )
+    return tuple(rules)
+
+
+class TrustAnchors:
+    """The local trust store and one per added anchor, chosen by the leaf's issuer."""
+
+    def __init__(self, ca_file: Path, crl_file: Path, registry: Path | None = None) -> None:
+        self.local = TrustStore(ca_file, crl_file, LOCAL)
+        self._registry = WatchedFile(registry, _parse_registry) if registry else None
+        self._version: object = None
+        self._stores: tuple[TrustStore, ...] = ()
+        self._lock = threading.Lock()
+
+    def anchors(self) -> tuple[TrustStore, ...]:
+        """The local store first, then the added anchors' (an unreadable list adds none: their
+        certificates are refused, the site's own still log in)."""
+        if self._registry is None:
+            return (self.local,)
+        try:
+            rules = self._registry.get()
+        except FileNotFoundError:
+            return (self.local,)
+        except (OSError, ValueError, KeyError, TypeError):
+            return (self.local,)
+        if self._registry.version != self._version:
+            home = PkiHome(self._registry.path.parent.parent)
+            stores = tuple(
+                TrustStore(
+                    anchor_store.cas_path(home, r.name), anchor_store.crl_bundle(home, r.name), r
+                )
+                for r in rules
+            )
+            with self._lock:
+                self._stores, self._version = stores, self._registry.version
+        return (self.local, *self._stores)
+
+    def store_for(self, issuer: x509.Name) -> TrustStore:
+        for store in self.anchors():
+            if issuer in store.subjects():
+                return store
+        return self.local  # its refusal says the certificate is not from a trusted CA
+
+    def check(self, pem: str) -> Verified:
+        """The certificate and its identity under its anchor, else LoginFailure."""
+        try:
+            issuer = load_pem(pem.encode("ascii")).issuer
+        except (CertificateError, UnicodeEncodeError) as exc:
+            raise rejected(None, "Not a PEM certificate.") from exc
+        return self.store_for(issuer).check(pem)
+
+    def rules(self, name: str) -> AnchorRules | None:
+        for store in self.anchors():
+            if store.rules.name == name:
+                return store.rules
+        return None
