@@ -71,13 +71,14 @@ class EdgeConfig:
     server_cert: Path
     server_key: Path
     ca_cert: Path
-    crl: Path
+    crl: Path | None  # None: revocation is left to the service (an anchor has a CRL grace)
     proxy_secret: str
     web_root: Path
     errors_root: Path
     services: tuple[Service, ...]
     runtime_dir: Path | None = None
     user: str | None = None
+    crl_grace_anchors: tuple[str, ...] = ()
     resolver: str | None = None
     worker_processes: str = "auto"
     verify_depth: int = 1
@@ -197,6 +198,10 @@ def edge_config(
     # Every anchor's CAs and CRLs; an anchor without a CRL for one of its CAs only keeps that
     # CA's certificates out (nginx refuses them), so it never stops the render.
     ca_cert, crl = anchor_store.edge_trust(home), anchor_store.edge_crls(home)
+    # nginx cannot grant a grace past a CRL's nextUpdate: with a CRL it refuses that CA's every
+    # certificate the moment its CRL runs out. When an anchor has a grace, the CRLs are the
+    # service's alone (it checks every CRL of every chain on every request, with the grace).
+    grace = [a.name for a in anchor_store.load(home) if a.crl_grace_days]
     depth = max(
         [len(bundles.upper_chain(home))]
         + [
@@ -223,7 +228,8 @@ def edge_config(
         server_cert=fullchain.resolve(),
         server_key=key.resolve(),
         ca_cert=ca_cert.resolve(),
-        crl=crl.resolve(),
+        crl=None if grace else crl.resolve(),
+        crl_grace_anchors=tuple(grace),
         proxy_secret=ensure_proxy_secret(home),
         web_root=web_root.resolve(),
         errors_root=(errors_root or templates / "errors").resolve(),
@@ -266,6 +272,7 @@ def render(config: EdgeConfig, *, include: bool = False) -> str:
         server_key=config.server_key,
         ca_cert=config.ca_cert,
         crl=config.crl,
+        crl_grace_anchors=config.crl_grace_anchors,
         proxy_secret=config.proxy_secret,
         web_root=config.web_root,
         errors_root=config.errors_root,

@@ -196,7 +196,7 @@ def test_forged_identity_headers_never_reach_the_upstream(
                 if where not in proxied:
                     assert '"headers"' not in reply.body, (where, path)  # served by nginx
                     continue
-                public = "if ($edge_client_cert = none)" not in body
+                public = "if ($ssl_client_verify != SUCCESS)" not in body
                 if who is None and not public:
                     assert reply.status == 403, path  # refused at the edge, never proxied
                     continue

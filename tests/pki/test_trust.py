@@ -16,7 +16,7 @@ from pki.ca import CreatedCA
 from pki.cli import app
 from pki.home import PkiHome
 from pki.issue import issue_server
-from pki.nginx import edge_config
+from pki.nginx import edge_config, render
 from supply.identity.roles import ROLES
 from tests.harness.cards import (
     CARD_POLICY,
@@ -78,8 +78,11 @@ def test_an_anchor_is_added_listed_and_reaches_nginx(
     assert [c.subject for c in trusted] == [
         own, dod.root.cert.subject, dod.ca1.cert.subject, dod.ca2.cert.subject
     ]  # fmt: skip
-    crls = config.crl.read_bytes().count(b"-----BEGIN X509 CRL-----")
-    assert crls == 4
+    # Every CRL is in nginx's bundle, but with dod's grace nginx is given none (the service
+    # applies the grace); without a grace anywhere it checks them all.
+    assert anchor_store.edge_crls(home).read_bytes().count(b"-----BEGIN X509 CRL-----") == 4
+    assert config.crl is None and config.crl_grace_anchors == ("dod",)
+    assert "ssl_crl" not in "".join(line.split("#")[0] for line in render(config).splitlines())
     assert config.verify_depth == 1  # card, ID CA, root: one CA between leaf and anchor
 
     # The service's local anchor is the site's chain alone.
@@ -228,6 +231,8 @@ def test_a_longer_chain_raises_nginx_verify_depth(
     issue_server(home, "edge.example", passphrase=PASSPHRASE)
     config = edge_config(home, "edge.example", "127.0.0.1:8000", web_root=tmp_path)
     assert config.verify_depth == 2
+    assert config.crl == anchor_store.edge_crls(home).resolve(), "no grace: nginx checks CRLs"
+    assert f"ssl_crl {config.crl};" in render(config)
 
 
 def test_the_roles_an_anchor_may_default_to_are_the_services() -> None:
