@@ -1,7 +1,7 @@
 // The shell: ask the service who we are once, then route #/page to a page module.
 
 import { render } from "./dom.js";
-import { loadIdentity, expiryWarning } from "./identity.js";
+import { loadIdentity, expiryWarning, crlWarning } from "./identity.js";
 import { whoamiPage } from "./pages/whoami.js";
 import { certificatePage } from "./pages/certificate.js";
 import { catalogPage, stockPage, ledgerPage, reorderPage } from "./pages/lists.js";
@@ -53,9 +53,9 @@ function showIdentity() {
   const banner = document.getElementById("expiry-banner");
   if (session.me) {
     summary.textContent = `Signed in as ${session.me.subject_dn}`;
-    const warning = expiryWarning(session.me);
+    const warning = [expiryWarning(session.me), crlWarning(session.me)].filter(Boolean).join(" ");
     banner.hidden = !warning;
-    banner.textContent = warning || "";
+    banner.textContent = warning;
   } else {
     const failure = session.failure;
     summary.textContent = failure?.dn

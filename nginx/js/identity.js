@@ -61,3 +61,24 @@ export function expiryWarning(me) {
   if (days < 0) return "Your certificate has expired. Ask your administrator for a new one.";
   return `Your certificate expires in ${days} day${days === 1 ? "" : "s"}. Ask your administrator for a new one before then.`;
 }
+
+/** The warning for a login whose CA's revocation list is past its update, within the grace. */
+export function crlWarning(me) {
+  if (me?.crl_state !== "grace") return null;
+  const since = me.crl_next_update ? ` since ${formatDay(me.crl_next_update)}` : "";
+  return `The revocation list of your card's authority (${me.anchor}) is out of date${since}. ` +
+    "You can still sign in for a limited time; your site's administrator must import a fresh one.";
+}
+
+/** How the site knows the person: the anchor and the rule it names people by. */
+export function identityText(me) {
+  if (!me?.anchor) return "";
+  if (me.identity_rule === "upn") return `${me.anchor}: by the UPN ${me.identity_value}`;
+  if (me.identity_rule === "email") return `${me.anchor}: by the email ${me.identity_value}`;
+  return me.anchor === "local" ? "this site's own authority: by certificate name" : `${me.anchor}: by certificate name`;
+}
+
+function formatDay(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}

@@ -1,7 +1,7 @@
 // "Who am I": the certificate the service saw, its expiry and the person's roles.
 
 import { h } from "../dom.js";
-import { isSuperuser, permission } from "../identity.js";
+import { identityText, isSuperuser, permission } from "../identity.js";
 
 const OPERATIONS = [
   ["receipt", "Receive stock into a receiving area"],
@@ -9,6 +9,12 @@ const OPERATIONS = [
   ["issue", "Issue stock to a customer unit"],
   ["adjustment", "Set stock to an inventory count"],
 ];
+
+function crlText(me) {
+  const until = me.crl_next_update ? new Date(me.crl_next_update).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "";
+  if (me.crl_state === "grace") return `out of date since ${until}: signing in is allowed for a limited time`;
+  return until ? `up to date until ${until}` : "up to date";
+}
 
 export function whoamiPage(session) {
   const me = session.me;
@@ -33,6 +39,10 @@ export function whoamiPage(session) {
       h("dd", { "data-field": "username" }, me.username),
       h("dt", {}, "Roles"),
       h("dd", { "data-field": "roles" }, roles),
+      h("dt", {}, "Trusted through"),
+      h("dd", { "data-field": "anchor" }, identityText(me)),
+      h("dt", {}, "Revocation list"),
+      h("dd", { "data-field": "crl" }, crlText(me)),
     ),
     h("h2", {}, "What you can do"),
     h(
