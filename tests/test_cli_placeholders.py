@@ -24,7 +24,10 @@ def placeholders(help_text: str) -> dict[str, str]:
         stripped = line.strip()
         if not stripped.startswith("-") and not stripped.startswith("usage:"):
             continue
-        for option, value in OPTION_VALUE.findall(line):
+        # An option line's own part ends where its help column starts (two spaces); the help
+        # may name other options in prose ("with --upn or --email").
+        spec = line if stripped.startswith("usage:") else "  " + stripped.split("  ", 1)[0]
+        for option, value in OPTION_VALUE.findall(spec):
             if value.startswith("-") or value.startswith("/"):
                 continue  # `--p12 / --pem`: a flag pair, not a value
             found.setdefault(option, value)

@@ -7,6 +7,7 @@ in constant time and re-read when its file changes (rotation needs no restart).
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import logging
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from pki.certinfo import CertInfo
 from supply.identity import lookup
 from supply.identity.anchors import TrustAnchors
 from supply.identity.errors import LoginFailure
+from supply.identity.models import AccessRequest
 from supply.identity.trust import Verified
 from supply.identity.watch import WatchedFile
 
@@ -109,13 +111,24 @@ def certificate_login(meta: Mapping[str, str]) -> CertificateLogin | None:
     verified = trust_store().check(_unquote(escaped))
     info = verified.info
     user = lookup.user_for(verified)
+    identity = (verified.anchor, verified.rule, verified.value) if verified.value else None
     if user is None:
+        rules = trust_store().rules(verified.anchor)
+        if rules is not None and rules.default_role:
+            from supply.identity.access_requests import request_access
+
+            request = request_access(verified, rules)
+            raise _pending(request.created_at, info, identity)
         raise LoginFailure(
             "unknown",
             "certificate: Not registered here; ask an administrator to grant access.",
             info,
+            identity,
         )
     if not user.is_active:
+        waiting: AccessRequest | None = getattr(user, "access_request", None)
+        if waiting is not None:
+            raise _pending(waiting.created_at, info, identity)
         raise LoginFailure(
             "inactive",
             f"user: The account {user.get_username()} is disabled; ask an administrator to "
@@ -123,6 +136,18 @@ def certificate_login(meta: Mapping[str, str]) -> CertificateLogin | None:
             info,
         )
     return CertificateLogin(verified, user)
+
+
+def _pending(
+    asked: dt.datetime, info: CertInfo, identity: tuple[str, str, str] | None
+) -> LoginFailure:
+    return LoginFailure(
+        "pending",
+        f"certificate: Your account request of {asked:%Y-%m-%d %H:%M} UTC waits for an "
+        "administrator's approval (`supply approve`).",
+        info,
+        identity,
+    )
 
 
 _MISSING = object()

@@ -85,3 +85,27 @@ class CertificateIdentity(models.Model):
             errors["fingerprint"] = "fingerprint: 64 hex digits (SHA-256), colons optional."
         if errors:
             raise ValidationError(errors)
+
+
+class AccessRequest(models.Model):
+    """A valid certificate of an anchor with a default role that mapped to no one: the account
+    made for it stays inactive until an administrator approves it (`supply approve`, or the
+    admin's action), which then grants ``role``. Never an automatic grant."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_request"
+    )
+    anchor = models.CharField(max_length=32)
+    value = models.CharField("UPN or email", max_length=255, blank=True, default="")
+    subject_dn = models.TextField("subject DN")
+    issuer_dn = models.TextField("issuer DN")
+    role = models.CharField(
+        max_length=32, help_text="The anchor's default role, granted on approval."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.anchor}: {self.value or self.subject_dn} asks for {self.role}"

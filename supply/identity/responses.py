@@ -18,6 +18,9 @@ NO_CERTIFICATE = (
 def grant_command(failure: LoginFailure) -> str | None:
     if failure.reason != "unknown" or failure.info is None:
         return None
+    if failure.identity is not None:
+        anchor, rule, value = failure.identity
+        return f"supply grant --anchor {anchor} --{rule} {shlex.quote(value)} --role viewer"
     return (
         f"supply grant --subject-dn {shlex.quote(failure.info.subject_dn)} "
         f"--issuer-dn {shlex.quote(failure.info.issuer_dn)} --role viewer"
@@ -34,6 +37,8 @@ def _advice(failure: LoginFailure | None) -> str:
         )
     if failure.reason == "inactive":
         return "Your account is disabled; ask an administrator to enable it."
+    if failure.reason == "pending":
+        return "An administrator approves your account in one step; reload this page then."
     return "Ask an administrator for a new certificate (`pki issue-user`) and import it."
 
 

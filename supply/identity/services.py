@@ -26,7 +26,7 @@ from pki.certinfo import describe
 from supply.identity.dn import canonical_dn
 from supply.identity.errors import IdentityError, LoginFailure
 from supply.identity.login import trust_store
-from supply.identity.models import CertificateIdentity
+from supply.identity.models import AccessRequest, CertificateIdentity
 from supply.identity.roles import ROLES
 from supply.identity.trust import LOCAL, identity_value
 
@@ -191,6 +191,12 @@ def grant_roles(binding: Binding, roles: Sequence[str], *, username: str | None 
             raise IdentityError(f"role: Group {role!r} is missing; run `supply migrate` first.")
     user = _user_for_binding(binding, username)
     user.groups.add(*groups.values())
+    # A grant answers an account request too: the administrator has decided.
+    waiting = AccessRequest.objects.filter(user=user).first()
+    if waiting is not None:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        waiting.delete()
     return user
 
 

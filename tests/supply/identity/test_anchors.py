@@ -5,9 +5,11 @@ grace, and one anchor's stale CRL never locking out another's users."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import urllib.parse
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +107,8 @@ def test_a_card_logs_in_by_its_upn_and_a_reissued_card_reaches_the_same_user(
     site: Site, settings: Any
 ) -> None:
     first = card(site.dod, 1)
-    assert refusal(settings, first).startswith("certificate: Not registered here")
+    # dod has a default role: an unknown card asks for an account; a grant answers it.
+    assert refusal(settings, first).startswith("certificate: Your account request of ")
     grant_upn("dod", f"{EDIPI}@mil")
     reply = whoami(settings, first)
     assert reply.status_code == 200, reply.content
@@ -248,3 +251,52 @@ def _identities() -> list[dict[str, Any]]:
     from supply.identity.services import identities
 
     return identities()
+
+
+def test_an_unknown_card_of_an_anchor_with_a_default_role_asks_for_an_account_once(
+    site: Site, settings: Any
+) -> None:
+    """dod's default role is viewer: the first login makes an inactive account request, which
+    an administrator approves in one step; nothing is granted before that."""
+    first = whoami(settings, card(site.dod, 1))
+    assert first.status_code == 403
+    body = first.json()
+    assert body["code"] == "certificate_pending"
+    assert body["detail"].startswith("certificate: Your account request of ")
+    assert body["detail"].endswith(" UTC waits for an administrator's approval (`supply approve`).")
+    # Again, and from the reissued card: the same one request.
+    assert whoami(settings, card(site.dod, 2)).json()["code"] == "certificate_pending"
+    out = StringIO()
+    call_command("requests", "--json", stdout=out)
+    [request] = json.loads(out.getvalue())
+    assert (request["anchor"], request["value"], request["role"]) == (
+        "dod",
+        f"{EDIPI}@mil",
+        "viewer",
+    )
+    [row] = _identities()
+    assert (row["active"], row["roles"]) == (False, [])
+
+    out = StringIO()
+    call_command("approve", request["username"], stdout=out)
+    assert out.getvalue() == f"{request['username']} is active with viewer.\n"
+    reply = whoami(settings, card(site.dod, 1))
+    assert (reply.status_code, reply.json()["roles"]) == (200, ["viewer"])
+    out = StringIO()
+    call_command("requests", stdout=out)
+    assert out.getvalue() == "No account requests.\n"
+    # An anchor without a default role asks nothing: the card is unknown, with the command.
+    unknown = whoami(settings, card(site.nato, policies=())).json()
+    assert unknown["code"] == "certificate_unknown"
+    assert unknown["grant_command"] == f"supply grant --anchor nato --upn {EDIPI}@mil --role viewer"
+
+
+def test_approving_what_nobody_asked_for_is_refused(site: Site) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError) as caught:
+        call_command("approve", "nobody")
+    assert (
+        str(caught.value)
+        == "username: No account request of 'nobody'; `supply requests` lists them."
+    )
