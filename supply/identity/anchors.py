@@ -22,6 +22,8 @@ from pki.home import PkiHome
 from supply.identity.trust import LOCAL, AnchorRules, TrustStore, Verified, rejected
 from supply.identity.watch import WatchedFile
 
+_CHOSEN_SIZE = 4096
+
 
 def _parse_registry(data: bytes) -> tuple[AnchorRules, ...]:
     anchors = json.loads(data)["anchors"]
@@ -48,6 +50,7 @@ class TrustAnchors:
         self._registry = WatchedFile(registry, _parse_registry) if registry else None
         self._version: object = None
         self._stores: tuple[TrustStore, ...] = ()
+        self._chosen: dict[tuple[str, object, tuple[object, ...]], TrustStore] = {}
         self._lock = threading.Lock()
 
     def anchors(self) -> tuple[TrustStore, ...]:
@@ -81,11 +84,24 @@ class TrustAnchors:
 
     def check(self, pem: str) -> Verified:
         """The certificate and its identity under its anchor, else LoginFailure."""
-        try:
-            issuer = load_pem(pem.encode("ascii")).issuer
-        except (CertificateError, UnicodeEncodeError) as exc:
-            raise rejected(None, "Not a PEM certificate.") from exc
-        return self.store_for(issuer).check(pem)
+        stores = self.anchors()
+        if len(stores) == 1:
+            return self.local.check(pem)  # no other anchor: nothing to choose
+        # Which anchor a certificate belongs to is remembered per certificate and anchor list,
+        # so a login parses the certificate once, not on every request.
+        key = (pem, self._version, tuple(s.ca_version for s in stores))
+        store = self._chosen.get(key)
+        if store is None:
+            try:
+                issuer = load_pem(pem.encode("ascii")).issuer
+            except (CertificateError, UnicodeEncodeError) as exc:
+                raise rejected(None, "Not a PEM certificate.") from exc
+            store = self.store_for(issuer)
+            with self._lock:
+                if len(self._chosen) >= _CHOSEN_SIZE:
+                    self._chosen.clear()
+                self._chosen[key] = store
+        return store.check(pem)
 
     def rules(self, name: str) -> AnchorRules | None:
         for store in self.anchors():

@@ -123,7 +123,8 @@ class _Path:
 
     info: CertInfo
     # (issuer, serial, subject DN) of the leaf and of each CA below the root, leaf first.
-    links: tuple[tuple[x509.Name, int, str], ...]
+    # (issuer DN, serial, subject DN) as RFC 4514 strings: cheap dictionary keys per request.
+    links: tuple[tuple[str, int, str], ...]
     ca_not_after: dt.datetime | None  # the earliest expiry of the CAs above the leaf
     value: str  # the identity value of the anchor's rule
 
@@ -170,16 +171,25 @@ class TrustStore:
         parse = _parse_crls if rules.name == LOCAL.name else _parse_anchor_crls
         self._crls = WatchedFile(crl_file, parse)
         self._crl_version: object = None
-        self._revocations: dict[x509.Name, _Revocations] = {}
+        self._revocations: dict[str, _Revocations] = {}
         self._verified: OrderedDict[tuple[str, object], _Path] = OrderedDict()
+        self._subjects: tuple[object, frozenset[x509.Name]] = (None, frozenset())
         self._lock = threading.Lock()
 
     def subjects(self) -> frozenset[x509.Name]:
         """The subjects of this anchor's CAs (which anchor issued a leaf, by its issuer)."""
         try:
-            return frozenset(c.subject for c in self._cas.get().all)
+            trust = self._cas.get()
         except (OSError, ValueError):
             return frozenset()
+        if self._subjects[0] is not trust:
+            self._subjects = (trust, frozenset(c.subject for c in trust.all))
+        return self._subjects[1]
+
+    @property
+    def ca_version(self) -> object:
+        """The version of the CA file last read (a new one means new CAs)."""
+        return self._cas.version
 
     def verify(self, pem: str) -> CertInfo:
         """The facts of the certificate in ``pem`` if acceptable now; else raise LoginFailure."""
@@ -226,17 +236,15 @@ class TrustStore:
                 self._revocations = _index_crls(crls, trust.all)
                 self._crl_version = version
         now = dt.datetime.now(dt.UTC)
-        grace = dt.timedelta(days=rules.crl_grace_days)
         state, earliest = "fresh", None
         for depth, (issuer, serial, subject_dn) in enumerate(path.links):
-            whose = "its CA" if depth == 0 else f"the CA above {subject_dn}"
             revocations = self._revocations.get(issuer)
             if revocations is None:
                 if rules.name == LOCAL.name:
-                    raise rejected(info, f"No valid CRL from {whose}.")
+                    raise rejected(info, f"No valid CRL from {_whose(depth, subject_dn)}.")
                 raise rejected(
                     info,
-                    f"No CRL of {issuer.rfc4514_string()} (anchor {rules.name}) is kept here; "
+                    f"No CRL of {issuer} (anchor {rules.name}) is kept here; "
                     f"run `pki trust import-crl {rules.name} FILE` on the site's PKI host.",
                 )
             if serial in revocations.serials:
@@ -248,15 +256,21 @@ class TrustStore:
             earliest = next_update if earliest is None else min(earliest, next_update)
             if next_update >= now:
                 continue
+            grace = dt.timedelta(days=rules.crl_grace_days)
             if now > next_update + grace:
+                whose = _whose(depth, subject_dn)
                 raise rejected(info, _stale_crl(rules, whose, issuer, next_update, grace))
             state = "grace"
             _warn_grace(rules, issuer, next_update + grace)
         return state, earliest
 
 
+def _whose(depth: int, subject_dn: str) -> str:
+    return "its CA" if depth == 0 else f"the CA above {subject_dn}"
+
+
 def _stale_crl(
-    rules: AnchorRules, whose: str, issuer: x509.Name, next_update: dt.datetime, grace: dt.timedelta
+    rules: AnchorRules, whose: str, issuer: str, next_update: dt.datetime, grace: dt.timedelta
 ) -> str:
     if rules.name == LOCAL.name:
         return (
@@ -265,13 +279,13 @@ def _stale_crl(
         )
     grace_text = f", and its {grace.days}-day grace with it" if grace else ""
     return (
-        f"The CRL of {issuer.rfc4514_string()} (anchor {rules.name}) expired at "
+        f"The CRL of {issuer} (anchor {rules.name}) expired at "
         f"{next_update:%Y-%m-%d %H:%M} UTC{grace_text}; bring a fresh CRL and run "
         f"`pki trust import-crl {rules.name} FILE` on the site's PKI host."
     )
 
 
-def _warn_grace(rules: AnchorRules, issuer: x509.Name, refused_from: dt.datetime) -> None:
+def _warn_grace(rules: AnchorRules, issuer: str, refused_from: dt.datetime) -> None:
     now = time.monotonic()
     last = _warned.get(rules.name)
     if last is not None and now - last < _WARN_EVERY:
@@ -281,7 +295,7 @@ def _warn_grace(rules: AnchorRules, issuer: x509.Name, refused_from: dt.datetime
         "trust anchor %s: the CRL of %s has expired; its certificates log in within the CRL "
         "grace until %s UTC, then are refused. Run `pki trust import-crl %s FILE`.",
         rules.name,
-        issuer.rfc4514_string(),
+        issuer,
         f"{refused_from:%Y-%m-%d %H:%M}",
         rules.name,
     )
@@ -321,7 +335,9 @@ def _build_path(pem: str, trust: _Trust, rules: AnchorRules = LOCAL) -> _Path:
     _check_common_name(info, cert, chain[1])
     _check_policies(info, cert, rules)
     value = _identity_value(info, cert, rules)
-    links = tuple((c.issuer, c.serial_number, c.subject.rfc4514_string()) for c in chain[:-1])
+    links = tuple(
+        (c.issuer.rfc4514_string(), c.serial_number, c.subject.rfc4514_string()) for c in chain[:-1]
+    )
     cas = chain[1:]
     ca_not_after = min((c.not_valid_after_utc for c in cas), default=None)
     return _Path(info, links, ca_not_after, value)
@@ -397,13 +413,13 @@ def _check_common_name(info: CertInfo, cert: x509.Certificate, issuer: x509.Cert
 
 def _index_crls(
     crls: tuple[x509.CertificateRevocationList, ...], cas: tuple[x509.Certificate, ...]
-) -> dict[x509.Name, _Revocations]:
+) -> dict[str, _Revocations]:
     """Each CA's CRL, keeping only CRLs whose signature the CA verifies (RFC 5280 section 6.3.3)."""
-    out: dict[x509.Name, _Revocations] = {}
+    out: dict[str, _Revocations] = {}
     for crl in crls:
         for ca in cas:
             if ca.subject == crl.issuer and crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]
-                out[ca.subject] = _Revocations(
+                out[ca.subject.rfc4514_string()] = _Revocations(
                     frozenset(r.serial_number for r in crl), crl.next_update_utc
                 )
     return out
