@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from pki import anchor_store, audit, bundles
 from pki.certinfo import fingerprint_sha256
+from pki.crl import crl_number, load_crl
 from pki.errors import CertificateError, InputError, NotFoundError
 from pki.files import atomic_write, make_dir
 from pki.home import PkiHome, as_home
@@ -120,22 +121,6 @@ def longest_chain(cas: Sequence[x509.Certificate]) -> int:
     return max((depth(c, frozenset()) for c in cas), default=0)
 
 
-def _load_crl(data: bytes) -> x509.CertificateRevocationList:
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_crl(data)
-        return x509.load_der_x509_crl(data)
-    except ValueError as exc:
-        raise CertificateError(f"crl: Not a CRL ({exc}).") from None
-
-
-def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
-    try:
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except x509.ExtensionNotFound:
-        return None
-
-
 def _signer(
     crl: x509.CertificateRevocationList, cas: Sequence[x509.Certificate], name: str
 ) -> x509.Certificate:
@@ -164,7 +149,7 @@ def _keep_crl(
     target = anchor_store.crls_dir(home, name) / f"{bundles.key_id(ca)}.pem"
     if target.is_file():
         kept = x509.load_pem_x509_crl(target.read_bytes())
-        new_number, old_number = _crl_number(crl), _crl_number(kept)
+        new_number, old_number = crl_number(crl), crl_number(kept)
         older = (
             new_number < old_number
             if new_number is not None and old_number is not None
@@ -178,7 +163,7 @@ def _keep_crl(
     make_dir(target.parent)
     atomic_write(target, crl.public_bytes(Encoding.PEM))
     return KeptCRL(
-        crl.issuer.rfc4514_string(), _crl_number(crl), crl.next_update_utc, len(crl), target
+        crl.issuer.rfc4514_string(), crl_number(crl), crl.next_update_utc, len(crl), target
     )
 
 
@@ -218,7 +203,7 @@ def add(
     h = as_home(home)
     _check_options(name, identity, require_policies, crl_grace_days, default_role)
     cas = check_bundle(bundle)
-    parsed = [(crl, _signer(crl, cas, name)) for crl in (_load_crl(d) for d in crls)]
+    parsed = [(crl, _signer(crl, cas, name)) for crl in (load_crl(d, "crl") for d in crls)]
     with h.lock(), h.index() as index, index.write():
         anchors = anchor_store.load(h)
         if any(a.name == name for a in anchors):
@@ -296,7 +281,7 @@ def import_crl(home: PkiHome | Path | str, name: str, data: bytes) -> KeptCRL:
     """Keep a fresh CRL of one of an anchor's CAs, verified against that CA first."""
     h = as_home(home)
     anchor_store.get(h, name)  # says which anchors exist
-    crl = _load_crl(data)
+    crl = load_crl(data, "crl")
     ca = _signer(crl, anchor_store.load_cas(anchor_store.cas_path(h, name)), name)
     with h.lock(), h.index() as index, index.write():
         kept = _keep_crl(h, name, crl, ca)

@@ -46,6 +46,23 @@ REASONS: dict[str, x509.ReasonFlags] = {
 }
 
 
+def load_crl(data: bytes, what: str = "CRL") -> x509.CertificateRevocationList:
+    """A CRL given as PEM or DER; ``what`` names it in the refusal (``what: Not a CRL (...).``)."""
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError as exc:
+        raise CertificateError(f"{what}: Not a CRL ({exc}).") from None
+
+
+def crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return None
+
+
 def reason_name(text: str) -> str:
     """The RFC 5280 spelling of a reason given in any case."""
     for name in REASONS:

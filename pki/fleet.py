@@ -285,22 +285,6 @@ class ImportedCRL:
     peer: bool  # with --ca: a peer issuing CA's CRL (its certificate was imported too)
 
 
-def _load_crl(data: bytes) -> x509.CertificateRevocationList:
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_crl(data)
-        return x509.load_der_x509_crl(data)
-    except ValueError as exc:
-        raise CertificateError(f"CRL: Not a CRL ({exc}).") from None
-
-
-def _crl_number(crl_: x509.CertificateRevocationList) -> int | None:
-    try:
-        return crl_.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except x509.ExtensionNotFound:
-        return None
-
-
 def import_crl(
     home: PkiHome | Path | str, data: bytes, *, ca_pem: bytes | None = None
 ) -> ImportedCRL:
@@ -310,7 +294,7 @@ def import_crl(
     h = as_home(home)
     own = load_ca_cert(h)
     upper = bundles.upper_chain(h)
-    crl_ = _load_crl(data)
+    crl_ = crl.load_crl(data)
     if crl_.issuer == own.subject:
         raise InputError("CRL: That is this home's own CRL; `pki crl` makes it.")
     peer = None
@@ -344,10 +328,10 @@ def import_crl(
             "client with it. Sign a fresh one on the CA's host."
         )
     target = bundles.crl_path(h, issuer)
-    number = _crl_number(crl_)
+    number = crl.crl_number(crl_)
     with h.lock(), h.index() as index, index.write():
         if target.is_file():
-            kept = _crl_number(_load_crl(target.read_bytes()))
+            kept = crl.crl_number(crl.load_crl(target.read_bytes()))
             if number is not None and kept is not None and number < kept:
                 raise InputError(f"CRL: #{number} is older than the kept #{kept}; nothing changed.")
         if peer is not None:
