@@ -101,6 +101,13 @@ def nginx_config(
         templates=templates,
     )
     text = nginx.render(config, include=include)
+    if config.crl is None:
+        anchors = ", ".join(config.crl_grace_anchors)
+        typer.echo(
+            f"NOTE: trust anchor(s) {anchors} allow a CRL grace, which nginx cannot apply: nginx "
+            "checks no CRL, and the service checks every CRL on every request (docs/edge.md).",
+            err=True,
+        )
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -82,6 +82,15 @@ def test_an_anchor_is_added_listed_and_reaches_nginx(
     # applies the grace); without a grace anywhere it checks them all.
     assert anchor_store.edge_crls(home).read_bytes().count(b"-----BEGIN X509 CRL-----") == 4
     assert config.crl is None and config.crl_grace_anchors == ("dod",)
+    rendered = pki(
+        home, "nginx-config", "--server", "edge.example", "--upstream", "127.0.0.1:8000",
+        "--web-root", tmp_path,
+    )  # fmt: skip
+    assert rendered.exit_code == 0, rendered.stderr
+    assert rendered.stderr.startswith(
+        "NOTE: trust anchor(s) dod allow a CRL grace, which nginx cannot apply: nginx checks no "
+        "CRL, and the service checks every CRL on every request (docs/edge.md).\n"
+    )
     assert "ssl_crl" not in "".join(line.split("#")[0] for line in render(config).splitlines())
     assert config.verify_depth == 1  # card, ID CA, root: one CA between leaf and anchor
 
