@@ -165,6 +165,10 @@ def ensure_proxy_secret(home: PkiHome) -> str:
     return secret
 
 
+EDGE_CRL_ENTRIES = 100_000
+"""Above this many revoked entries in all, nginx is given no CRL (the service checks them)."""
+
+
 def edge_config(
     home: PkiHome,
     server_name: str,
@@ -202,6 +206,14 @@ def edge_config(
     # certificate the moment its CRL runs out. When an anchor has a grace, the CRLs are the
     # service's alone (it checks every CRL of every chain on every request, with the grace).
     grace = [a.name for a in anchor_store.load(home) if a.crl_grace_days]
+    # Large CRLs cost nginx about 250 bytes per entry in every process (50 MB per 200,000
+    # measured); past EDGE_CRL_ENTRIES they too are left to the service's compact index.
+    entries = sum(
+        len(c) for name in [anchors.LOCAL, *(a.name for a in anchor_store.load(home))]
+        for c in anchors.anchor_crls(home, name)
+    )  # fmt: skip
+    if entries > EDGE_CRL_ENTRIES:
+        grace.append(f"(CRLs of {entries:,} entries)")
     depth = max(
         [len(bundles.upper_chain(home))]
         + [

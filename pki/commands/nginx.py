@@ -102,10 +102,10 @@ def nginx_config(
     )
     text = nginx.render(config, include=include)
     if config.crl is None:
-        anchors = ", ".join(config.crl_grace_anchors)
+        anchors = "trust anchor(s) " + ", ".join(config.crl_grace_anchors)
         typer.echo(
-            f"NOTE: trust anchor(s) {anchors} allow a CRL grace, which nginx cannot apply: nginx "
-            "checks no CRL, and the service checks every CRL on every request (docs/edge.md).",
+            f"NOTE: {anchors}: a CRL grace or CRLs too large for nginx; nginx checks no CRL, "
+            "and the service checks every CRL on every request (docs/edge.md).",
             err=True,
         )
     if out is None:

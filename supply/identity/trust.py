@@ -56,6 +56,7 @@ from pki import constraints
 from pki.certinfo import CertInfo, describe, load_pem, upns
 from pki.errors import CertificateError, InputError
 from supply.identity.errors import LoginFailure
+from supply.identity.serials import SerialSet
 from supply.identity.watch import WatchedFile
 
 _PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.S)
@@ -101,7 +102,7 @@ _LEAF_POLICY = ExtensionPolicy.webpki_defaults_ee().may_be_present(
 class _Revocations:
     """One CA's CRL, reduced to what a request needs."""
 
-    serials: frozenset[int]
+    serials: SerialSet
     next_update: dt.datetime | None
 
 
@@ -169,12 +170,16 @@ class TrustStore:
         self.rules = rules
         self._cas = WatchedFile(ca_file, _parse_cas)
         parse = _parse_crls if rules.name == LOCAL.name else _parse_anchor_crls
-        self._crls = WatchedFile(crl_file, parse)
-        self._crl_version: object = None
-        self._revocations: dict[str, _Revocations] = {}
+        # The file is parsed and indexed at once and only the index is kept: a national PKI's
+        # CRL object (its DER and parsed entries) would otherwise stay in every worker.
+        self._crls = WatchedFile(crl_file, lambda data: _index_crls(parse(data), self._cas_now()))
+        self._indexed_cas: object = None
         self._verified: OrderedDict[tuple[str, object], _Path] = OrderedDict()
         self._subjects: tuple[object, frozenset[x509.Name]] = (None, frozenset())
         self._lock = threading.Lock()
+
+    def _cas_now(self) -> tuple[x509.Certificate, ...]:
+        return self._cas.get().all
 
     def subjects(self) -> frozenset[x509.Name]:
         """The subjects of this anchor's CAs (which anchor issued a leaf, by its issuer)."""
@@ -210,7 +215,7 @@ class TrustStore:
                 while len(self._verified) > _CACHE_SIZE:
                     self._verified.popitem(last=False)
         self._check_time(path)
-        state, next_update = self._check_revocation(path, trust)
+        state, next_update = self._check_revocation(path)
         return Verified(
             path.info, self.rules.name, self.rules.identity, path.value, state, next_update
         )
@@ -222,23 +227,22 @@ class TrustStore:
         if path.ca_not_after is not None and now > path.ca_not_after:
             raise rejected(path.info, f"Its CA expired on {path.ca_not_after:%Y-%m-%d %H:%M} UTC.")
 
-    def _check_revocation(self, path: _Path, trust: _Trust) -> tuple[str, dt.datetime | None]:
+    def _check_revocation(self, path: _Path) -> tuple[str, dt.datetime | None]:
         info = path.info
         rules = self.rules
+        if self._indexed_cas != self._cas.version:
+            # New CAs: the CRLs are verified against them again (the file is read once more).
+            self._crls.invalidate()
+            self._indexed_cas = self._cas.version
         try:
-            crls = self._crls.get()
+            revocations_of = self._crls.get()
         except (OSError, ValueError) as exc:
             # Fail closed, as nginx does: without a CRL no revocation can be honoured.
             raise rejected(info, f"The CRL cannot be read ({exc}).") from exc
-        version = (self._crls.version, self._cas.version)
-        if version != self._crl_version:
-            with self._lock:
-                self._revocations = _index_crls(crls, trust.all)
-                self._crl_version = version
         now = dt.datetime.now(dt.UTC)
         state, earliest = "fresh", None
         for depth, (issuer, serial, subject_dn) in enumerate(path.links):
-            revocations = self._revocations.get(issuer)
+            revocations = revocations_of.get(issuer)
             if revocations is None:
                 if rules.name == LOCAL.name:
                     raise rejected(info, f"No valid CRL from {_whose(depth, subject_dn)}.")
@@ -419,7 +423,6 @@ def _index_crls(
     for crl in crls:
         for ca in cas:
             if ca.subject == crl.issuer and crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]
-                out[ca.subject.rfc4514_string()] = _Revocations(
-                    frozenset(r.serial_number for r in crl), crl.next_update_utc
-                )
+                serials = SerialSet((r.serial_number for r in crl), len(crl))
+                out[ca.subject.rfc4514_string()] = _Revocations(serials, crl.next_update_utc)
     return out

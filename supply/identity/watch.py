@@ -42,6 +42,11 @@ class WatchedFile(Generic[T]):
             self._stamp, self._value = stamp, value
         return value
 
+    def invalidate(self) -> None:
+        """Parse the file again at the next ``get()`` (what it is parsed against changed)."""
+        with self._lock:
+            self._stamp = None
+
     @property
     def version(self) -> _Stamp | None:
         """The stamp of the version last parsed (changes when the file does)."""

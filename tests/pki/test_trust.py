@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from typer.testing import CliRunner, Result
 
-from pki import anchor_store, anchors, audit
+from pki import anchor_store, anchors, audit, nginx
 from pki.ca import CreatedCA
 from pki.cli import app
 from pki.home import PkiHome
@@ -88,7 +88,7 @@ def test_an_anchor_is_added_listed_and_reaches_nginx(
     )  # fmt: skip
     assert rendered.exit_code == 0, rendered.stderr
     assert rendered.stderr.startswith(
-        "NOTE: trust anchor(s) dod allow a CRL grace, which nginx cannot apply: nginx checks no "
+        "NOTE: trust anchor(s) dod: a CRL grace or CRLs too large for nginx; nginx checks no "
         "CRL, and the service checks every CRL on every request (docs/edge.md).\n"
     )
     assert "ssl_crl" not in "".join(line.split("#")[0] for line in render(config).splitlines())
@@ -246,3 +246,21 @@ def test_a_longer_chain_raises_nginx_verify_depth(
 
 def test_the_roles_an_anchor_may_default_to_are_the_services() -> None:
     assert tuple(ROLES) == anchors.ROLES
+
+
+def test_crls_too_large_for_nginx_are_left_to_the_service(
+    home: PkiHome, ca: CreatedCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = make_national_pki("Big")
+    big.ca1.revoked.extend(range(1000, 1005))  # 5 entries, over a limit of 4
+    (tmp_path / "big.pem").write_bytes(big.bundle)
+    (tmp_path / "ca1.crl").write_bytes(big.ca1.crl())
+    ok(pki(home, "trust", "add", "big", "--ca", tmp_path / "big.pem", "--identity", "upn",
+           "--crl", tmp_path / "ca1.crl"))  # fmt: skip
+    issue_server(home, "edge.example", passphrase=PASSPHRASE)
+    monkeypatch.setattr(nginx, "EDGE_CRL_ENTRIES", 5)
+    assert edge_config(home, "edge.example", "127.0.0.1:8000", web_root=tmp_path).crl is not None
+    monkeypatch.setattr(nginx, "EDGE_CRL_ENTRIES", 4)
+    config = edge_config(home, "edge.example", "127.0.0.1:8000", web_root=tmp_path)
+    assert config.crl is None
+    assert config.crl_grace_anchors == ("(CRLs of 5 entries)",)
