@@ -210,3 +210,30 @@ def test_without_a_grace_nginx_checks_every_crl_and_refuses_only_that_cas_cards(
 def _directives(config: str) -> str:
     """The configuration without its comments."""
     return "\n".join(line.split("#", 1)[0] for line in config.splitlines())
+
+
+def test_expired_and_revoked_cards_are_refused_through_nginx(site: Site) -> None:
+    site.stack.supply_command("grant", "--anchor", "dod", "--upn", UPN, "--role", "viewer")
+    good = software_user(site, site.dod.ca1, f"DOE.JANE.Q.{EDIPI}", UPN)
+    assert site.stack.curl(WHOAMI, user=good).status == 200
+    cert, key = software_card(
+        site.dod.ca1,
+        f"DOE.JANE.Q.{EDIPI}",
+        UPN,
+        valid=(dt.timedelta(days=-30), dt.timedelta(days=-1)),
+    )
+    base = site.media / "expired"
+    base.with_suffix(".crt.pem").write_bytes(cert.public_bytes(Encoding.PEM) + site.dod.ca1.pem)
+    base.with_suffix(".key.pem").write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    expired = UserCert(
+        "expired", describe(cert), base.with_suffix(".crt.pem"), base.with_suffix(".key.pem")
+    )
+    refused = site.stack.curl(WHOAMI, user=expired)
+    assert (refused.status, refused.json()["code"]) == (403, "certificate_rejected")  # by nginx
+    # Revoked: dod has a grace, so its CRLs are the service's; the new CRL counts at once.
+    site.dod.ca1.revoked.append(int(good.info.serial, 16))
+    site.import_crl("dod", site.dod.ca1.crl(number=2))
+    revoked = site.stack.curl(WHOAMI, user=good)
+    assert (revoked.status, revoked.json()["detail"]) == (403, "certificate: Revoked.")
