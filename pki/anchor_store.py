@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,10 @@ class Anchor:
     crl_grace_days: int = 0
     default_role: str | None = None
     added: str = ""
-    ca_sha256: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["require_policies"] = list(self.require_policies)
-        data["ca_sha256"] = list(self.ca_sha256)
         return data
 
     @classmethod
@@ -46,7 +44,6 @@ class Anchor:
             crl_grace_days=int(data.get("crl_grace_days", 0)),
             default_role=data.get("default_role") or None,
             added=str(data.get("added", "")),
-            ca_sha256=tuple(str(s) for s in data.get("ca_sha256", ())),
         )
 
 
@@ -81,14 +78,19 @@ def edge_crls(home: PkiHome) -> Path:
     return home.ca_dir / "edge-crls.pem"
 
 
+def parse_registry(data: bytes) -> list[Anchor]:
+    """The anchors of a ``trust/anchors.json``'s bytes (ValueError, KeyError or TypeError when
+    it is not one)."""
+    return [Anchor.from_json(a) for a in json.loads(data)["anchors"]]
+
+
 def load(home: PkiHome | Path | str) -> list[Anchor]:
     """The anchors added to this home (``local`` is not among them), in the order added."""
     path = registry_path(as_home(home))
     if not path.is_file():
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [Anchor.from_json(a) for a in data["anchors"]]
+        return parse_registry(path.read_bytes())
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(
             f"trust: {path} cannot be read ({exc}); restore it from a backup (`pki restore`)."

@@ -59,7 +59,7 @@ def anchor_cas(home: PkiHome, name: str) -> list[x509.Certificate]:
 
 def anchor_crls(home: PkiHome, name: str) -> list[x509.CertificateRevocationList]:
     if name == LOCAL:
-        parts = [home.crl, *bundles.imported_crls(home)]
+        parts = bundles.crl_parts(home)
     else:
         directory = anchor_store.crls_dir(home, name)
         parts = sorted(directory.glob("*.pem")) if directory.is_dir() else []
@@ -211,24 +211,23 @@ def add(
                 f"name: Anchor {name!r} exists already; `pki trust remove {name}` first to "
                 "change it."
             )
-        taken = {fp: LOCAL for fp in map(fingerprint_sha256, bundles.trusted(h))}
-        for other in anchors:
-            taken.update(dict.fromkeys(other.ca_sha256, other.name))
-        names = {c.subject: LOCAL for c in bundles.trusted(h)}
-        for other in anchors:
-            names.update(dict.fromkeys((c.subject for c in anchor_cas(h, other.name)), other.name))
+        # Who trusts each CA already, by fingerprint and by name (the service finds a
+        # certificate's anchor by its issuer's name).
+        owners = [(LOCAL, bundles.trusted(h))] + [(a.name, anchor_cas(h, a.name)) for a in anchors]
+        by_fingerprint = {fingerprint_sha256(c): o for o, certs in owners for c in certs}
+        by_name = {c.subject: o for o, certs in owners for c in certs}
         for ca in cas:
-            owner = taken.get(fingerprint_sha256(ca))
-            if owner is None and ca.subject in names:
-                raise InputError(
-                    f"ca: Anchor {names[ca.subject]!r} trusts another CA named "
-                    f"{ca.subject.rfc4514_string()}; a certificate's anchor is found by its "
-                    "issuer's name, so two CAs may not share one."
-                )
+            owner = by_fingerprint.get(fingerprint_sha256(ca))
             if owner is not None:
                 raise InputError(
                     f"ca: {ca.subject.rfc4514_string()} is trusted already by anchor {owner!r}; "
                     "a CA belongs to one anchor, so its certificates have one identity rule."
+                )
+            if ca.subject in by_name:
+                raise InputError(
+                    f"ca: Anchor {by_name[ca.subject]!r} trusts another CA named "
+                    f"{ca.subject.rfc4514_string()}; a certificate's anchor is found by its "
+                    "issuer's name, so two CAs may not share one."
                 )
         anchor = anchor_store.Anchor(
             name=name,
@@ -237,7 +236,6 @@ def add(
             crl_grace_days=crl_grace_days,
             default_role=default_role,
             added=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            ca_sha256=tuple(fingerprint_sha256(c) for c in cas),
         )
         make_dir(anchor_store.cas_path(h, name).parent)
         atomic_write(

@@ -53,6 +53,11 @@ def imported_crls(home: PkiHome) -> list[Path]:
     return sorted(home.crls_dir.glob("*.pem")) if home.crls_dir.is_dir() else []
 
 
+def crl_parts(home: PkiHome) -> list[Path]:
+    """The files of ``ca/crls.pem``: this CA's CRL, then every imported one."""
+    return [home.crl, *imported_crls(home)]
+
+
 def crl_path(home: PkiHome, ca: x509.Certificate) -> Path:
     return home.crls_dir / f"{key_id(ca)}.pem"
 
@@ -68,8 +73,7 @@ def write(home: PkiHome) -> None:
     An unchanged bundle is not rewritten: the proxy renders its configuration from a home it may
     not write to, and readers that watch the files reload only on a real change."""
     trust = b"".join(c.public_bytes(Encoding.PEM) for c in trusted(home))
-    parts = [home.crl, *imported_crls(home)]
-    crls = b"".join(p.read_bytes() for p in parts if p.is_file())
+    crls = b"".join(p.read_bytes() for p in crl_parts(home) if p.is_file())
     for path, data in ((home.trust_bundle, trust), (home.crl_bundle, crls)):
         if not path.is_file() or path.read_bytes() != data:
             atomic_write(path, data)

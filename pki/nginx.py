@@ -205,22 +205,16 @@ def edge_config(
     # nginx cannot grant a grace past a CRL's nextUpdate: with a CRL it refuses that CA's every
     # certificate the moment its CRL runs out. When an anchor has a grace, the CRLs are the
     # service's alone (it checks every CRL of every chain on every request, with the grace).
-    grace = [a.name for a in anchor_store.load(home) if a.crl_grace_days]
+    added = anchor_store.load(home)
+    grace = [a.name for a in added if a.crl_grace_days]
     # Large CRLs cost nginx about 250 bytes per entry in every process (50 MB per 200,000
     # measured); past EDGE_CRL_ENTRIES they too are left to the service's compact index.
-    entries = sum(
-        len(c) for name in [anchors.LOCAL, *(a.name for a in anchor_store.load(home))]
-        for c in anchors.anchor_crls(home, name)
-    )  # fmt: skip
+    names = [anchors.LOCAL, *(a.name for a in added)]
+    entries = sum(len(c) for name in names for c in anchors.anchor_crls(home, name))
     if entries > EDGE_CRL_ENTRIES:
         grace.append(f"(CRLs of {entries:,} entries)")
-    depth = max(
-        [len(bundles.upper_chain(home))]
-        + [
-            anchors.longest_chain(anchors.anchor_cas(home, a.name)) - 1
-            for a in anchor_store.load(home)
-        ]
-    )
+    chains = [anchors.longest_chain(anchors.anchor_cas(home, a.name)) - 1 for a in added]
+    depth = max([len(bundles.upper_chain(home)), *chains])
     server_dir = home.server_dir(server_name)
     fullchain, key = server_dir / "fullchain.pem", server_dir / "key.pem"
     if not (fullchain.is_file() and key.is_file()):

@@ -4,11 +4,14 @@ site's own (smart cards of a national PKI)."""
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pki.commands._common import PlaceholderGroup, home
+
+if TYPE_CHECKING:
+    from pki.anchors import CAState
 
 trust_app = typer.Typer(
     cls=PlaceholderGroup,
@@ -85,7 +88,8 @@ def add(
         default_role=default_role,
     )
     h = home(ctx)
-    typer.echo(f"Trusting {anchor.name} ({len(anchor.ca_sha256)} CAs, identity {anchor.identity}).")
+    count = len(anchors.anchor_cas(h, anchor.name))
+    typer.echo(f"Trusting {anchor.name} ({count} CAs, identity {anchor.identity}).")
     for state in anchors.ca_states(h, anchor.name, anchor.crl_grace_days):
         if state.state == "missing":
             typer.echo(
@@ -96,10 +100,7 @@ def add(
     typer.echo("Render the nginx configuration again (`pki nginx-config`) and reload nginx.")
 
 
-def _describe(state: "object") -> str:
-    from pki.anchors import CAState
-
-    assert isinstance(state, CAState)
+def _describe(state: "CAState") -> str:
     when = f"{state.crl_next_update:%Y-%m-%d %H:%M} UTC" if state.crl_next_update else ""
     return {
         "fresh": f"CRL fresh until {when}" if when else "CRL without nextUpdate",

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from supply.identity.errors import IdentityError
 from supply.identity.models import AccessRequest, CertificateIdentity
-from supply.identity.services import Binding, _user_for_binding
+from supply.identity.services import Binding, _user_for_binding, same_identity
 from supply.identity.trust import AnchorRules, Verified
 
 
@@ -20,11 +20,7 @@ def request_access(verified: Verified, rules: AnchorRules) -> AccessRequest:
     """The request of this certificate's identity, made now if there is none (inactive user)."""
     assert rules.default_role is not None
     info = verified.info
-    binding = (
-        Binding("", "", "", verified.anchor, verified.value)
-        if verified.value
-        else Binding(info.subject_dn, info.issuer_dn, "", verified.anchor)
-    )
+    binding = Binding.of(verified.anchor, verified.value, info)
     try:
         with transaction.atomic():
             user = _user_for_binding(binding, None)
@@ -44,9 +40,8 @@ def request_access(verified: Verified, rules: AnchorRules) -> AccessRequest:
     except IntegrityError:
         # Two first logins at once: the other one made it.
         mapping = CertificateIdentity.objects.select_related("user").get(
-            anchor=binding.anchor, value=binding.value, issuer_dn=binding.issuer_dn,
-            subject_dn=binding.subject_dn, fingerprint="",
-        )  # fmt: skip
+            **same_identity(binding), fingerprint=""
+        )
         request = AccessRequest.objects.get(user=mapping.user)
     return request
 

@@ -9,7 +9,6 @@ only its own certificates.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -26,20 +25,16 @@ _CHOSEN_SIZE = 4096
 
 
 def _parse_registry(data: bytes) -> tuple[AnchorRules, ...]:
-    anchors = json.loads(data)["anchors"]
-    rules = []
-    for item in anchors:
-        anchor = anchor_store.Anchor.from_json(item)
-        rules.append(
-            AnchorRules(
-                name=anchor.name,
-                identity=anchor.identity,
-                require_policies=anchor.require_policies,
-                crl_grace_days=anchor.crl_grace_days,
-                default_role=anchor.default_role,
-            )
+    return tuple(
+        AnchorRules(
+            name=a.name,
+            identity=a.identity,
+            require_policies=a.require_policies,
+            crl_grace_days=a.crl_grace_days,
+            default_role=a.default_role,
         )
-    return tuple(rules)
+        for a in anchor_store.parse_registry(data)
+    )
 
 
 class TrustAnchors:
@@ -60,9 +55,7 @@ class TrustAnchors:
             return (self.local,)
         try:
             rules = self._registry.get()
-        except FileNotFoundError:
-            return (self.local,)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError):  # absent or unreadable
             return (self.local,)
         if self._registry.version != self._version:
             home = PkiHome(self._registry.path.parent.parent)

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from pki.certinfo import describe
+from pki.certinfo import CertInfo, describe
 from supply.identity.dn import canonical_dn
 from supply.identity.errors import IdentityError, LoginFailure
 from supply.identity.login import trust_store
@@ -47,14 +47,18 @@ class Binding:
         identity the anchor's rule gives."""
         info = describe(cert)
         rules = trust_store().store_for(cert.issuer).rules
-        fingerprint = info.sha256 if pin else ""
         try:
             value = identity_value(cert, rules)
         except LoginFailure as failure:
             raise IdentityError(f"cert: {str(failure).removeprefix('certificate: ')}") from None
+        return cls.of(rules.name, value, info, info.sha256 if pin else "")
+
+    @classmethod
+    def of(cls, anchor: str, value: str, info: CertInfo, fingerprint: str = "") -> Binding:
+        """The identity an anchor's rule gives a certificate: its value, else its DNs."""
         if value:
-            return cls("", "", fingerprint, rules.name, value)
-        return cls(info.subject_dn, info.issuer_dn, fingerprint, rules.name)
+            return cls("", "", fingerprint, anchor, value)
+        return cls(info.subject_dn, info.issuer_dn, fingerprint, anchor)
 
     @classmethod
     def from_dns(cls, subject_dn: str, issuer_dn: str) -> Binding:
@@ -126,7 +130,8 @@ def _username(binding: Binding) -> str:
     return f"{label}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
-def _same_identity(binding: Binding) -> dict[str, str]:
+def same_identity(binding: Binding) -> dict[str, str]:
+    """The mapping fields that hold ``binding``'s identity (a filter, or a new row's values)."""
     return {
         "anchor": binding.anchor,
         "value": binding.value,
@@ -139,7 +144,7 @@ def _user_for_binding(binding: Binding, username: str | None) -> User:
     """The user this binding maps to, creating the mapping (and user) when missing."""
     mapping = (
         CertificateIdentity.objects.select_related("user")
-        .filter(**_same_identity(binding), fingerprint=binding.fingerprint)
+        .filter(**same_identity(binding), fingerprint=binding.fingerprint)
         .first()
     )
     if mapping is not None:
@@ -154,7 +159,7 @@ def _user_for_binding(binding: Binding, username: str | None) -> User:
         user.set_unusable_password()  # certificate login only
         user.save(update_fields=["password"])
     CertificateIdentity.objects.create(
-        user=user, **_same_identity(binding), fingerprint=binding.fingerprint
+        user=user, **same_identity(binding), fingerprint=binding.fingerprint
     )
     return user
 
@@ -216,7 +221,7 @@ def revoke_access(binding: Binding) -> int:
     Without a pin this removes the DN's mappings, pinned ones included: the person loses access
     with every certificate of that DN.
     """
-    rows = CertificateIdentity.objects.filter(**_same_identity(binding))
+    rows = CertificateIdentity.objects.filter(**same_identity(binding))
     if binding.fingerprint:
         rows = rows.filter(fingerprint=binding.fingerprint)
     removed = 0
