@@ -24,10 +24,10 @@ test: install
 	$(MAKE) --no-print-directory test-postgres
 
 test-sqlite: install
-	$(PY) -m pytest -n $(WORKERS) -m "not postgres" tests
+	$(PY) -m pytest -n $(WORKERS) --dist loadgroup -m "not postgres" tests
 
 test-postgres: install
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -n $(WORKERS) tests/supply tests/e2e
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -n $(WORKERS) --dist loadgroup tests/supply tests/e2e
 
 lint: install
 	$(VENV)/bin/ruff check .

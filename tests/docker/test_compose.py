@@ -51,7 +51,9 @@ def test_only_the_proxy_publishes_a_port(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) == {"db", "migrate", "supply", "proxy"}
     assert [name for name, svc in services.items() if "ports" in svc] == ["proxy"]
-    assert services["proxy"]["ports"] == ["${TE_HTTPS_PORT:-443}:8443"]
+    assert services["proxy"]["ports"] == [
+        "${TE_LISTEN_ADDRESS:-0.0.0.0}:${TE_HTTPS_PORT:-443}:8443"
+    ]
 
 
 def test_database_health_check_waits_for_the_real_server(compose: dict[str, Any]) -> None:
@@ -93,7 +95,7 @@ def test_secrets_come_from_files_not_from_the_environment(compose: dict[str, Any
 
 
 def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
-    assert set(compose["volumes"]) == {"pgdata", "supply-socket"}
+    assert set(compose["volumes"]) == {"pgdata", "supply-data", "supply-socket"}
     assert "pgdata:/var/lib/postgresql/data" in compose["services"]["db"]["volumes"]
     for name in ("supply", "proxy"):
         assert "supply-socket:/run/supply" in compose["services"][name]["volumes"]
