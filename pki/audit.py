@@ -50,6 +50,7 @@ OPERATIONS = (
     "import-crl",
     "issue-server",
     "issue-user",
+    "issue-release",
     "sign",
     "renew",
     "revoke",

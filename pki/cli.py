@@ -14,12 +14,23 @@ from typing import Annotated, Any
 
 import typer
 
-from pki.commands import backup, ca, fleet, inventory, issue, log, renewal, revocation, trust
+from pki.commands import (
+    backup,
+    ca,
+    fleet,
+    inventory,
+    issue,
+    log,
+    release,
+    renewal,
+    revocation,
+    trust,
+)
 from pki.commands._common import PlaceholderGroup, name_placeholders
 from pki.errors import PkiError
 from pki.home import PkiHome, default_home
 
-_COMMAND_MODULES = (ca, fleet, issue, renewal, inventory, revocation, log, backup, trust)
+_COMMAND_MODULES = (ca, fleet, issue, renewal, inventory, revocation, log, backup, trust, release)
 # Commands whose modules are heavy to import (jinja2) load only when invoked or listed in --help,
 # so `pki issue-user` starts fast: name -> "module:function".
 _LAZY_COMMANDS = {

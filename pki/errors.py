@@ -60,3 +60,7 @@ class LogError(PkiError):
 
 class BackupError(PkiError):
     pass
+
+
+class ReleaseError(PkiError):
+    """An offline update bundle that cannot be made, trusted or loaded (pki/release)."""

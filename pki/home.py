@@ -119,6 +119,10 @@ class PkiHome:
     def server_dir(self, name: str) -> Path:
         return self.root / "servers" / name
 
+    def release_dir(self, name: str) -> Path:
+        """A release signer's certificate, chain and encrypted key (pki release issue)."""
+        return self.root / "releases" / name
+
     def user_p12(self, serial: str, full_name: str) -> Path:
         return self.users_dir / p12_file_name(full_name, serial)
 

@@ -35,7 +35,7 @@ class IndexRow:
     """One issued certificate as the index knows it (``pki list`` reads only these)."""
 
     serial: str  # upper-case hex, as pki.certinfo.serial_hex
-    kind: str  # "ca" | "server" | "user"
+    kind: str  # "ca" | "server" | "user" | "release"
     name: str  # server NAME or the user's full name (the CN)
     subject_dn: str
     issuer_dn: str
@@ -105,10 +105,9 @@ def _from_sql(values: tuple[str | None, ...]) -> IndexRow:
     return IndexRow(**kwargs)  # type: ignore[arg-type]
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS certificates (
+_CERTIFICATES_COLUMNS = """(
     serial      TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL CHECK (kind IN ('ca', 'server', 'user')),
+    kind        TEXT NOT NULL CHECK (kind IN ('ca', 'server', 'user', 'release')),
     name        TEXT NOT NULL,
     subject_dn  TEXT NOT NULL,
     issuer_dn   TEXT NOT NULL,
@@ -122,12 +121,27 @@ CREATE TABLE IF NOT EXISTS certificates (
     revoked_at  TEXT,
     reason      TEXT,
     CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
-);
+)"""
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS certificates {_CERTIFICATES_COLUMNS};
 CREATE INDEX IF NOT EXISTS certificates_name ON certificates (name);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_SCHEMA_VERSION = 1
+# Version 2 admits release (code-signing) certificates: SQLite cannot change a CHECK constraint,
+# so a version 1 table is copied into one with the new constraint, in the same transaction.
+_MIGRATIONS = {
+    2: f"""
+CREATE TABLE certificates_v2 {_CERTIFICATES_COLUMNS};
+INSERT INTO certificates_v2 SELECT * FROM certificates;
+DROP TABLE certificates;
+ALTER TABLE certificates_v2 RENAME TO certificates;
+CREATE INDEX IF NOT EXISTS certificates_name ON certificates (name);
+""",  # noqa: S608 - built from this module's constants, no input
+}
+
+_SCHEMA_VERSION = 2
 
 
 class Index:
@@ -150,9 +164,14 @@ class Index:
         self._db.execute("PRAGMA synchronous=FULL")
         if self._version() < _SCHEMA_VERSION:
             with self.write():
-                if self._version() < _SCHEMA_VERSION:  # another process may have won the race
+                version = self._version()  # another process may have won the race
+                if version < _SCHEMA_VERSION:
+                    steps = [_SCHEMA] if version == 0 else []
+                    steps += [
+                        _MIGRATIONS[v] for v in range(max(version, 1) + 1, _SCHEMA_VERSION + 1)
+                    ]
                     # One statement at a time: executescript() would commit the transaction.
-                    for statement in _SCHEMA.split(";"):
+                    for statement in ";".join(steps).split(";"):
                         if statement.strip():
                             self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")

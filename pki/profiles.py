@@ -42,6 +42,9 @@ CA = Profile("ca", is_ca=True, path_length=1)
 ISSUING_CA = Profile("ca", is_ca=True, path_length=0)
 SERVER = Profile("server", is_ca=False, ekus=(ExtendedKeyUsageOID.SERVER_AUTH,))
 USER = Profile("user", is_ca=False, ekus=(ExtendedKeyUsageOID.CLIENT_AUTH,))
+# Signs the manifests of offline update bundles (pki/release): codeSigning only (RFC 5280
+# 4.2.1.12), so a release key can neither log in nor serve TLS.
+RELEASE = Profile("release", is_ca=False, ekus=(ExtendedKeyUsageOID.CODE_SIGNING,))
 USER_WITH_EMAIL = Profile(
     "user",
     is_ca=False,
@@ -128,8 +131,8 @@ def build(
 # Limits on --days. Apple refuses TLS server certificates valid for more than 825 days even under
 # a private root (support.apple.com/HT210176); 397 days is the CA/Browser Forum limit for public
 # roots and the default here, so a server certificate is accepted everywhere without a warning.
-DEFAULT_DAYS = {"ca": 3650, "issuing-ca": 1825, "server": 397, "user": 365}
-MAX_DAYS = {"ca": 36500, "issuing-ca": 36500, "server": 825, "user": 3650}
+DEFAULT_DAYS = {"ca": 3650, "issuing-ca": 1825, "server": 397, "user": 365, "release": 730}
+MAX_DAYS = {"ca": 36500, "issuing-ca": 36500, "server": 825, "user": 3650, "release": 3650}
 
 
 def check_days(kind: str, days: int | None) -> int:

@@ -18,6 +18,7 @@ from pki.errors import PassphraseError
 CA_PASSPHRASE_ENV = "PKI_CA_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 P12_PASSWORD_ENV = "PKI_P12_PASSWORD"  # noqa: S105
 BACKUP_PASSPHRASE_ENV = "PKI_BACKUP_PASSPHRASE"  # noqa: S105
+RELEASE_PASSPHRASE_ENV = "PKI_RELEASE_PASSPHRASE"  # noqa: S105
 
 # No 0/O, 1/l/I: generated passwords are read aloud and typed from paper at the edge.
 _ALPHABET = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"

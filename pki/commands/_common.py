@@ -13,6 +13,7 @@ from pki.secrets import (
     BACKUP_PASSPHRASE_ENV,
     CA_PASSPHRASE_ENV,
     P12_PASSWORD_ENV,
+    RELEASE_PASSPHRASE_ENV,
     Secret,
     resolve,
 )
@@ -103,6 +104,14 @@ def ca_passphrase(file: Path | None, *, confirm: bool = False) -> bytes:
 def backup_passphrase(file: Path | None, *, confirm: bool = False) -> bytes:
     prompt = _prompt("Backup passphrase", confirm=confirm)
     secret = resolve(what="backup passphrase", file=file, env=BACKUP_PASSPHRASE_ENV, prompt=prompt)
+    return _warned(secret).value
+
+
+def release_passphrase(file: Path | None, *, confirm: bool = False) -> bytes:
+    prompt = _prompt("Release key passphrase", confirm=confirm)
+    secret = resolve(
+        what="release key passphrase", file=file, env=RELEASE_PASSPHRASE_ENV, prompt=prompt
+    )
     return _warned(secret).value
 
 

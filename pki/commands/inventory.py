@@ -31,15 +31,15 @@ def list_certs(
     ] = None,
     revoked: Annotated[bool, typer.Option("--revoked", help="Only revoked certificates.")] = False,
     kind: Annotated[
-        str | None, typer.Option("--kind", help="Only ca, server or user certificates.")
+        str | None, typer.Option("--kind", help="Only ca, server, user or release certificates.")
     ] = None,
 ) -> None:
     """List issued certificates (a table, or a JSON array with --json)."""
     from pki.errors import InputError
     from pki.inventory import list_certs as query
 
-    if kind is not None and kind not in ("ca", "server", "user"):
-        raise InputError(f"kind: Choose ca, server or user, not {kind!r}.")
+    if kind is not None and kind not in ("ca", "server", "user", "release"):
+        raise InputError(f"kind: Choose ca, server, user or release, not {kind!r}.")
     h = home(ctx)
     rows = query(h, expiring_within=expiring_within, revoked=True if revoked else None, kind=kind)
     warn_about_crl(h)

@@ -326,6 +326,7 @@ def test_help_lists_every_command_and_loads_lazy_ones(clean_env: None) -> None:
         "backup",
         "restore",
         "trust",
+        "release",
         "nginx-config",
     ]
     assert "Usage: pki nginx-config [OPTIONS]" in ok(
