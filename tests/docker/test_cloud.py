@@ -1,8 +1,13 @@
-"""cloud/tactical-edge.yaml: cfn-lint clean (informational checks included) and the architecture
-issue 6 asks for: Fargate over two AZs, RDS Multi-AZ with a managed secret, mutual TLS at nginx."""
+"""cloud/tactical-edge.yaml: cfn-lint clean (informational checks included), checkov clean (its
+waivers reviewed here), and the architecture issue 6 asks for: Fargate over two AZs, RDS Multi-AZ
+with a managed secret, mutual TLS at nginx."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,7 +16,7 @@ import pytest
 from cfnlint.decode import cfn_yaml  # type: ignore[import-untyped]
 
 from supply.serving.launch import gunicorn_argv
-from tests.docker.helpers import ROOT, tool
+from tests.docker.helpers import DOCKER, ROOT, tool
 
 TEMPLATE = ROOT / "cloud" / "tactical-edge.yaml"
 
@@ -23,6 +28,50 @@ def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+# checkov offline: --skip-download skips the platform's guidelines and policy metadata,
+# CKV_SKIP_PACKAGE_UPDATE_CHECK its version check against the package index. Neither alone is
+# enough (test_checkov_opens_no_network_connection). No API key may leak in from the environment.
+CHECKOV_OFFLINE = ["--skip-download"]
+
+
+def checkov_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_", "PRISMA_", "CKV_"))}
+    env["CKV_SKIP_PACKAGE_UPDATE_CHECK"] = "true"
+    return env
+
+
+def checkov_argv(directory: Path, framework: str) -> list[str]:
+    return [
+        tool("checkov"),
+        *CHECKOV_OFFLINE,
+        "--compact",
+        "--output",
+        "json",
+        "--framework",
+        framework,
+        "--directory",
+        str(directory),
+    ]
+
+
+def checkov(directory: Path, framework: str) -> tuple[int, dict[str, Any]]:
+    """checkov's exit status and its JSON report for one framework."""
+    result = subprocess.run(
+        checkov_argv(directory, framework),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=checkov_env(),
+    )
+    assert result.stdout.startswith("{"), result.stdout + result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return result.returncode, report
+
+
+def findings(report: dict[str, Any], kind: str = "failed_checks") -> set[tuple[str, str]]:
+    return {(c["check_id"], c["resource"]) for c in report["results"][kind]}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +92,68 @@ def test_cfn_lint_rejects_a_broken_template(tmp_path: Path) -> None:
     result = cfn_lint(broken)
     assert result.returncode != 0
     assert "sometimes" in result.stdout
+
+
+def test_template_is_checkov_clean() -> None:
+    returncode, report = checkov(TEMPLATE.parent, "cloudformation")
+    assert findings(report) == set()
+    assert report["results"]["parsing_errors"] == []
+    assert report["summary"]["passed"] > 0
+    assert returncode == 0
+
+
+def test_checkov_waivers_are_the_reviewed_ones() -> None:
+    """A waiver is an inline `checkov:skip` with its reason; adding one is a decision made here."""
+    _, report = checkov(TEMPLATE.parent, "cloudformation")
+    assert findings(report, "skipped_checks") == {
+        # NLB access logs cover TLS listeners only; this one is TCP (TLS ends in nginx).
+        ("CKV_AWS_91", "AWS::ElasticLoadBalancingV2::LoadBalancer.LoadBalancer"),
+    }
+    for skipped in report["results"]["skipped_checks"]:
+        assert len(skipped["check_result"]["suppress_comment"]) > 40
+
+
+def test_checkov_rejects_a_log_group_without_the_customer_managed_key(tmp_path: Path) -> None:
+    """The check cannot pass silently: the same template without the log group's key fails."""
+    text = TEMPLATE.read_text()
+    assert text.count("      KmsKeyId: !GetAtt Key.Arn\n") == 1
+    (tmp_path / TEMPLATE.name).write_text(text.replace("      KmsKeyId: !GetAtt Key.Arn\n", ""))
+    returncode, report = checkov(tmp_path, "cloudformation")
+    assert returncode == 1
+    assert findings(report) == {("CKV_AWS_158", "AWS::Logs::LogGroup.LogGroup")}
+
+
+# Fixed by the rewrite of docker/*.Dockerfile (FROM naming the image, not an ARG); strict, so the
+# marker must go once that lands.
+@pytest.mark.xfail(
+    strict=True, reason="CKV_DOCKER_7: the Dockerfiles take their base image from an ARG"
+)
+def test_dockerfiles_are_checkov_clean() -> None:
+    returncode, report = checkov(DOCKER, "dockerfile")
+    assert findings(report) == set()
+    assert report["summary"]["passed"] > 0
+    assert returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_checkov_opens_no_network_connection(tmp_path: Path) -> None:
+    """With the offline settings, a fresh checkov (empty cache) connects to no address at all."""
+    trace = tmp_path / "connect.trace"
+    result = subprocess.run(
+        [
+            "strace",
+            *("-f", "-qq", "-e", "trace=connect", "-o", str(trace)),
+            *checkov_argv(TEMPLATE.parent, "cloudformation"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**checkov_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    calls = [line for line in trace.read_text().splitlines() if "connect(" in line]
+    assert calls  # the trace works: checkov's worker processes talk over local sockets
+    assert [line for line in calls if re.search(r"AF_INET6?\b", line)] == []
 
 
 def test_tasks_and_database_span_two_availability_zones(resources: dict[str, Any]) -> None:
@@ -171,6 +282,7 @@ def test_state_survives_stack_deletion_and_replacement(resources: dict[str, Any]
             "AWS::SecretsManager::Secret",
             "AWS::EFS::FileSystem",
             "AWS::Logs::LogGroup",
+            "AWS::KMS::Key",
         }
     }
     assert policies == {
@@ -178,6 +290,8 @@ def test_state_survives_stack_deletion_and_replacement(resources: dict[str, Any]
         "DjangoSecretKey": ("Retain", "Retain"),
         "FileSystem": ("Retain", "Retain"),
         "LogGroup": ("Retain", "Retain"),
+        # Whatever it encrypted stays readable after the stack is gone.
+        "Key": ("Retain", "Retain"),
     }
     assert resources["Database"]["Properties"]["DeletionProtection"] is True
     assert resources["Database"]["Properties"]["StorageEncrypted"] is True
@@ -209,3 +323,77 @@ def test_supply_task_gets_longer_to_stop_than_gunicorns_graceful_timeout(
     }
     argv = gunicorn_argv("127.0.0.1:8000", workers=1)
     assert containers["supply"]["StopTimeout"] > int(argv[argv.index("--graceful-timeout") + 1])
+
+
+def test_secrets_and_logs_use_the_stacks_key_and_the_key_admits_only_its_users(
+    resources: dict[str, Any],
+) -> None:
+    key_arn = {"Fn::GetAtt": ["Key", "Arn"]}
+    assert resources["DjangoSecretKey"]["Properties"]["KmsKeyId"] == {"Ref": "Key"}
+    assert resources["Database"]["Properties"]["MasterUserSecret"] == {"KmsKeyId": {"Ref": "Key"}}
+    log_groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert len(log_groups) == 1
+    assert all(group["Properties"]["KmsKeyId"] == key_arn for group in log_groups)
+    key = resources["Key"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    assert all(s["Effect"] == "Allow" for s in statements.values())
+    principals = {sid: s["Principal"] for sid, s in statements.items()}
+    assert principals == {
+        "AccountAdministersTheKey": {
+            "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+        },
+        "CloudWatchLogsEncryptsThisAccountsLogGroups": {
+            "Service": {"Fn::Sub": "logs.${AWS::Region}.${AWS::URLSuffix}"}
+        },
+    }
+    # CloudWatch Logs may use the key for this account's log groups only.
+    logs = statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+    }
+    # The execution role decrypts the secrets through Secrets Manager only.
+    (role_policy,) = resources["ExecutionRole"]["Properties"]["Policies"]
+    decrypt = [
+        s for s in role_policy["PolicyDocument"]["Statement"] if s["Action"] == "kms:Decrypt"
+    ]
+    assert decrypt == [
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"}
+                }
+            },
+        }
+    ]
+
+
+def test_database_has_enhanced_monitoring_and_iam_authentication(
+    resources: dict[str, Any],
+) -> None:
+    db = resources["Database"]["Properties"]
+    assert db["EnableIAMDatabaseAuthentication"] is True
+    assert db["MonitoringInterval"] == 60
+    assert db["MonitoringRoleArn"] == {"Fn::GetAtt": ["DatabaseMonitoringRole", "Arn"]}
+    role = resources["DatabaseMonitoringRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+
+
+def test_every_security_group_rule_says_what_it_is_for(resources: dict[str, Any]) -> None:
+    rules = [
+        rule
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroup"
+        for kind in ("SecurityGroupIngress", "SecurityGroupEgress")
+        for rule in r["Properties"].get(kind, [])
+    ] + [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] in {"AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"}
+    ]
+    assert len(rules) == 9
+    assert all(len(rule.get("Description", "")) > 10 for rule in rules)
