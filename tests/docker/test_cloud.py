@@ -1,6 +1,6 @@
 """cloud/tactical-edge.yaml: cfn-lint clean (informational checks included), checkov clean (its
 waivers reviewed here), and the architecture issue 6 asks for: Fargate over two AZs, RDS Multi-AZ
-with a managed secret, mutual TLS at nginx."""
+with a managed secret, mutual TLS at nginx; plus the stopped-task event log and its alarm."""
 
 from __future__ import annotations
 
@@ -113,14 +113,17 @@ def test_checkov_waivers_are_the_reviewed_ones() -> None:
         assert len(skipped["check_result"]["suppress_comment"]) > 40
 
 
-def test_checkov_rejects_a_log_group_without_the_customer_managed_key(tmp_path: Path) -> None:
-    """The check cannot pass silently: the same template without the log group's key fails."""
+def test_checkov_rejects_log_groups_without_the_customer_managed_key(tmp_path: Path) -> None:
+    """The check cannot pass silently: the same template without the log groups' key fails."""
     text = TEMPLATE.read_text()
-    assert text.count("      KmsKeyId: !GetAtt Key.Arn\n") == 1
+    assert text.count("      KmsKeyId: !GetAtt Key.Arn\n") == 2
     (tmp_path / TEMPLATE.name).write_text(text.replace("      KmsKeyId: !GetAtt Key.Arn\n", ""))
     returncode, report = checkov(tmp_path, "cloudformation")
     assert returncode == 1
-    assert findings(report) == {("CKV_AWS_158", "AWS::Logs::LogGroup.LogGroup")}
+    assert findings(report) == {
+        ("CKV_AWS_158", "AWS::Logs::LogGroup.LogGroup"),
+        ("CKV_AWS_158", "AWS::Logs::LogGroup.TaskEventLogGroup"),
+    }
 
 
 # Fixed by the rewrite of docker/*.Dockerfile (FROM naming the image, not an ARG); strict, so the
@@ -290,6 +293,7 @@ def test_state_survives_stack_deletion_and_replacement(resources: dict[str, Any]
         "DjangoSecretKey": ("Retain", "Retain"),
         "FileSystem": ("Retain", "Retain"),
         "LogGroup": ("Retain", "Retain"),
+        "TaskEventLogGroup": ("Retain", "Retain"),
         # Whatever it encrypted stays readable after the stack is gone.
         "Key": ("Retain", "Retain"),
     }
@@ -332,8 +336,9 @@ def test_secrets_and_logs_use_the_stacks_key_and_the_key_admits_only_its_users(
     assert resources["DjangoSecretKey"]["Properties"]["KmsKeyId"] == {"Ref": "Key"}
     assert resources["Database"]["Properties"]["MasterUserSecret"] == {"KmsKeyId": {"Ref": "Key"}}
     log_groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert len(log_groups) == 1
+    assert len(log_groups) == 2
     assert all(group["Properties"]["KmsKeyId"] == key_arn for group in log_groups)
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "Key"}
     key = resources["Key"]["Properties"]
     assert key["EnableKeyRotation"] is True
     statements = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
@@ -346,6 +351,7 @@ def test_secrets_and_logs_use_the_stacks_key_and_the_key_admits_only_its_users(
         "CloudWatchLogsEncryptsThisAccountsLogGroups": {
             "Service": {"Fn::Sub": "logs.${AWS::Region}.${AWS::URLSuffix}"}
         },
+        "CloudWatchAlarmsPublishToTheEncryptedTopic": {"Service": "cloudwatch.amazonaws.com"},
     }
     # CloudWatch Logs may use the key for this account's log groups only.
     logs = statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]
@@ -397,3 +403,177 @@ def test_every_security_group_rule_says_what_it_is_for(resources: dict[str, Any]
     ]
     assert len(rules) == 9
     assert all(len(rule.get("Description", "")) > 10 for rule in rules)
+
+
+# ---------------------------------------------------------------- stopped tasks: event log, alarm
+
+CLUSTER_ARN = "arn:aws:ecs:eu-north-1:111122223333:cluster/tactical-edge-Cluster-Ab12Cd34"
+TARGET_GROUP = (
+    "arn:aws:elasticloadbalancing:eu-north-1:111122223333:targetgroup/tactic-Targe-1X2Y3Z/0a1b2c3d"
+)
+
+
+def _stopped_task_event(
+    reason: str, stop_code: str, *, cluster: str = CLUSTER_ARN
+) -> dict[str, Any]:
+    """An ECS Task State Change event as EventBridge delivers it (the documented shape, trimmed
+    of attachments), as it lands in the log group: one JSON document per log event."""
+    task = cluster.replace(":cluster/", ":task/") + "/5f0c3e1b9a2d4e6f8a7b6c5d4e3f2a1b"
+    text = json.dumps(
+        {
+            "version": "0",
+            "id": "3317b2af-7005-947d-b652-f55e762e571a",
+            "detail-type": "ECS Task State Change",
+            "source": "aws.ecs",
+            "account": "111122223333",
+            "time": "2026-12-04T09:41:27Z",
+            "region": "eu-north-1",
+            "resources": [task],
+            "detail": {
+                "availabilityZone": "eu-north-1a",
+                "clusterArn": cluster,
+                "containers": [
+                    {
+                        "containerArn": task.replace(":task/", ":container/") + "/proxy",
+                        "lastStatus": "STOPPED",
+                        "name": "proxy",
+                        "taskArn": task,
+                        "healthStatus": "UNHEALTHY",
+                        "exitCode": 137,
+                    }
+                ],
+                "cpu": "1024",
+                "memory": "2048",
+                "desiredStatus": "STOPPED",
+                "group": "service:tactical-edge-Service-9Zy8Xw7V",
+                "launchType": "FARGATE",
+                "lastStatus": "STOPPED",
+                "stopCode": stop_code,
+                "stoppedReason": reason,
+                "stoppedAt": "2026-12-04T09:41:27.118Z",
+                "taskArn": task,
+                "taskDefinitionArn": task.split(":task/")[0] + ":task-definition/te-edge:7",
+                "version": 5,
+            },
+        }
+    )
+    event: dict[str, Any] = json.loads(text)  # read back as the log event's JSON text
+    return event
+
+
+HEALTH_CHECK_KILLS = [
+    _stopped_task_event(
+        f"Task failed ELB health checks in (target-group {TARGET_GROUP})",
+        "ServiceSchedulerInitiated",
+    ),
+    _stopped_task_event("Task failed container health checks", "ServiceSchedulerInitiated"),
+]
+NOT_HEALTH_CHECK_KILLS = [
+    _stopped_task_event("Essential container in task exited", "EssentialContainerExited"),
+    _stopped_task_event(
+        "Scaling activity initiated by (deployment ecs-svc/123)", "ServiceSchedulerInitiated"
+    ),
+]
+
+
+def _event_pattern_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge matching for what this rule uses: lists of exact values, nested by field."""
+    for field, expected in pattern.items():
+        if isinstance(expected, dict):
+            if not isinstance(event.get(field), dict):
+                return False
+            if not _event_pattern_matches(expected, event[field]):
+                return False
+        elif event.get(field) not in expected:
+            return False
+    return True
+
+
+_TERM = re.compile(r'\(\$\.([\w.]+) = "([^"*]*)(\*?)"\)')
+
+
+def _metric_filter_matches(pattern: str, event: dict[str, Any]) -> bool:
+    """CloudWatch Logs JSON filter patterns, only the form this template uses:
+    `{ (SELECTOR = "TEXT") || (SELECTOR = "TEXT*") }`, string equality with an optional trailing
+    wildcard. Anything else is refused, not guessed at."""
+    body = " ".join(pattern.split())
+    assert body.startswith("{ ") and body.endswith(" }"), pattern
+    terms = body[2:-2].split(" || ")
+    parsed = [_TERM.fullmatch(term) for term in terms]
+    assert all(parsed), f"not a form this matcher evaluates: {pattern}"
+    for match in parsed:
+        assert match is not None
+        selector, text, wildcard = match.groups()
+        value: Any = event
+        for key in selector.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and (value.startswith(text) if wildcard else value == text):
+            return True
+    return False
+
+
+def test_stopped_tasks_of_this_cluster_go_to_the_task_event_log(resources: dict[str, Any]) -> None:
+    """The rule's pattern, evaluated with the cluster's ARN for its `!GetAtt`, takes stopped tasks
+    of this cluster only; its target is the log group whose resource policy lets EventBridge
+    write. (What the template says; that AWS delivers is not tested here.)"""
+    rule = resources["TaskStoppedRule"]
+    assert rule["DependsOn"] == "TaskEventLogPolicy"
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern == {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        "detail": {"clusterArn": [{"Fn::GetAtt": ["Cluster", "Arn"]}], "lastStatus": ["STOPPED"]},
+    }
+    resolved = {**pattern, "detail": {**pattern["detail"], "clusterArn": [CLUSTER_ARN]}}
+    for event in HEALTH_CHECK_KILLS + NOT_HEALTH_CHECK_KILLS:
+        assert _event_pattern_matches(resolved, event)
+    running = _stopped_task_event("", "")
+    running["detail"]["lastStatus"] = "RUNNING"
+    other_cluster = _stopped_task_event(
+        "Task failed container health checks", "", cluster=CLUSTER_ARN.replace("Ab12", "Zz99")
+    )
+    assert not _event_pattern_matches(resolved, running)
+    assert not _event_pattern_matches(resolved, other_cluster)
+
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["TaskEventLogGroup", "Arn"]}
+    log_group = resources["TaskEventLogGroup"]["Properties"]
+    assert log_group["LogGroupName"]["Fn::Sub"].startswith("/aws/events/")
+    # The policy is a JSON string with the log group's ARN substituted in.
+    arn = "arn:aws:logs:eu-north-1:111122223333:log-group:events:*"
+    policy_text = resources["TaskEventLogPolicy"]["Properties"]["PolicyDocument"]["Fn::Sub"]
+    policy = json.loads(policy_text.replace("${TaskEventLogGroup.Arn}", arn))
+    (statement,) = policy["Statement"]
+    assert statement["Principal"]["Service"] == [
+        "events.amazonaws.com",
+        "delivery.logs.amazonaws.com",
+    ]
+    assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statement["Resource"] == arn
+
+
+def test_health_check_kills_are_counted_and_nothing_else(resources: dict[str, Any]) -> None:
+    """The metric filter's pattern, evaluated by the small matcher above against sample events:
+    the ELB and the container health-check reasons count, a crashed essential container and a
+    scale-in do not. The reasons are those ECS documents; a change of wording on AWS's side
+    would not be caught here."""
+    metric_filter = resources["HealthCheckKillFilter"]["Properties"]
+    assert metric_filter["LogGroupName"] == {"Ref": "TaskEventLogGroup"}
+    pattern = metric_filter["FilterPattern"]
+    assert [_metric_filter_matches(pattern, e) for e in HEALTH_CHECK_KILLS] == [True, True]
+    assert [_metric_filter_matches(pattern, e) for e in NOT_HEALTH_CHECK_KILLS] == [False, False]
+    (transformation,) = metric_filter["MetricTransformations"]
+    assert transformation["MetricValue"] == "1"
+
+    alarm = resources["HealthCheckKillAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+    )
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 900, 1)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "GreaterThanOrEqualToThreshold",
+        3,
+    )
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
