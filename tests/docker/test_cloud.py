@@ -1,6 +1,7 @@
 """cloud/tactical-edge.yaml: cfn-lint clean (informational checks included), checkov clean (its
 waivers reviewed here), and the architecture issue 6 asks for: Fargate over two AZs, RDS Multi-AZ
-with a managed secret, mutual TLS at nginx; plus the stopped-task event log and its alarm."""
+with a managed secret, mutual TLS at nginx; plus the stopped-task event log and its alarm, and the
+optional Route 53 record."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from supply.serving.launch import gunicorn_argv
 from tests.docker.helpers import DOCKER, ROOT, tool
 
 TEMPLATE = ROOT / "cloud" / "tactical-edge.yaml"
+# The parameters without a default, for cfn-lint runs that set some parameters.
+REQUIRED = ["ServerName=supply.example.mil", "ProxyImage=proxy:0.1.0", "SupplyImage=supply:0.1.0"]
 
 
-def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
+def cfn_lint(path: Path, *parameters: str) -> subprocess.CompletedProcess[str]:
+    options = ["--parameters", *REQUIRED, *parameters] if parameters else []
     return subprocess.run(
-        [tool("cfn-lint"), "--include-checks", "I", "--", str(path)],
+        [tool("cfn-lint"), "--include-checks", "I", *options, "--", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -577,3 +581,57 @@ def test_health_check_kills_are_counted_and_nothing_else(resources: dict[str, An
     )
     assert alarm["TreatMissingData"] == "notBreaching"
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+# ---------------------------------------------------------------- Route 53 (optional)
+
+
+def _condition_holds(condition: dict[str, Any], parameters: dict[str, str]) -> bool:
+    """CloudFormation's condition functions this template uses: Fn::Not, and Fn::Equals of a
+    parameter's Ref and a string. Anything else is refused."""
+    ((function, arguments),) = condition.items()
+    if function == "Fn::Not":
+        return not _condition_holds(arguments[0], parameters)
+    if function == "Fn::Equals":
+        values = [parameters[a["Ref"]] if isinstance(a, dict) else a for a in arguments]
+        assert all(isinstance(v, str) for v in values), arguments
+        return bool(values[0] == values[1])
+    raise AssertionError(f"{function} is not evaluated here")
+
+
+@pytest.mark.parametrize(
+    ("hosted_zone", "records"), [("", set()), ("Z0123456789ABCDEFGHIJ", {"ServiceRecord"})]
+)
+def test_route_53_record_exists_only_with_a_hosted_zone(
+    hosted_zone: str, records: set[str]
+) -> None:
+    template = cfn_yaml.load(str(TEMPLATE))
+    assert template["Parameters"]["HostedZoneId"]["Default"] == ""
+    parameters = {"HostedZoneId": hosted_zone}
+    created = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Route53::RecordSet"
+        and _condition_holds(template["Conditions"][resource["Condition"]], parameters)
+    }
+    assert created == records
+    result = cfn_lint(TEMPLATE, f"HostedZoneId={hosted_zone}")
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_route_53_alias_names_the_service_and_follows_the_load_balancer(
+    resources: dict[str, Any],
+) -> None:
+    (record,) = [r for r in resources.values() if r["Type"] == "AWS::Route53::RecordSet"]
+    assert record["Condition"] == "HasHostedZone"
+    properties = record["Properties"]
+    assert properties["Name"] == {"Ref": "ServerName"}
+    assert properties["HostedZoneId"] == {"Ref": "HostedZoneId"}
+    assert properties["AliasTarget"] == {
+        "DNSName": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
+        "HostedZoneId": {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]},
+        "EvaluateTargetHealth": True,
+    }
+    # IPv4-only load balancer: an A record and no AAAA (that would need IpAddressType dualstack).
+    assert resources["LoadBalancer"]["Properties"].get("IpAddressType", "ipv4") == "ipv4"
+    assert properties["Type"] == "A"
