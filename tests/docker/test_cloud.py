@@ -17,6 +17,7 @@ import pytest
 from cfnlint.decode import cfn_yaml  # type: ignore[import-untyped]
 
 from supply.serving.launch import gunicorn_argv
+from tests.docker.dockerfile import exec_form, parse
 from tests.docker.helpers import DOCKER, ROOT, tool
 
 TEMPLATE = ROOT / "cloud" / "tactical-edge.yaml"
@@ -205,9 +206,42 @@ def test_database_password_reaches_the_service_only_as_a_secret(resources: dict[
     assert env["SUPPLY_BIND"] == "127.0.0.1:8000"
     proxy_env = {e["Name"]: e["Value"] for e in containers["proxy"]["Environment"]}
     assert proxy_env["PROXY_UPSTREAM"] == "127.0.0.1:8000"
-    # The images' own health checks, by the names the Dockerfiles install them under.
-    assert supply["HealthCheck"]["Command"] == ["CMD", "supply-healthcheck"]
-    assert containers["proxy"]["HealthCheck"]["Command"] == ["CMD", "edge-healthcheck", "proxy"]
+
+
+_SECONDS = {"interval": "Interval", "timeout": "Timeout", "start-period": "StartPeriod"}
+
+
+def _ecs_health_check(healthcheck: str) -> dict[str, Any]:
+    """A Dockerfile `HEALTHCHECK --interval=10s ... CMD [...]` as an ECS container HealthCheck."""
+    options, _, command = healthcheck.partition(" CMD ")
+    program = exec_form(command)
+    assert program is not None, "HEALTHCHECK CMD must be exec form"
+    check: dict[str, Any] = {"Command": ["CMD", *program]}
+    for option in options.split():
+        name, _, value = option.removeprefix("--").partition("=")
+        if name == "retries":
+            check["Retries"] = int(value)
+        else:
+            assert value.endswith("s"), option
+            check[_SECONDS[name]] = int(value.removesuffix("s"))
+    return check
+
+
+@pytest.mark.parametrize(
+    ("container", "image", "dockerfile"),
+    [("proxy", "ProxyImage", "proxy.Dockerfile"), ("supply", "SupplyImage", "supply.Dockerfile")],
+)
+def test_ecs_runs_the_images_own_health_checks(
+    resources: dict[str, Any], container: str, image: str, dockerfile: str
+) -> None:
+    """ECS ignores an image's HEALTHCHECK: the task definition repeats it. Same program (the one
+    the compose tests exercise) and same timings as the Dockerfile's."""
+    containers = {
+        c["Name"]: c for c in resources["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    }
+    assert containers[container]["Image"] == {"Ref": image}
+    (healthcheck,) = parse(DOCKER / dockerfile).final.all("HEALTHCHECK")
+    assert containers[container]["HealthCheck"] == _ecs_health_check(healthcheck)
 
 
 def test_migrations_run_in_their_own_task_definition(resources: dict[str, Any]) -> None:
