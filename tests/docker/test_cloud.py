@@ -367,6 +367,18 @@ def test_supply_task_gets_longer_to_stop_than_gunicorns_graceful_timeout(
     assert containers["supply"]["StopTimeout"] > int(argv[argv.index("--graceful-timeout") + 1])
 
 
+def test_backups_keep_the_database_restorable_to_a_point_in_time(
+    resources: dict[str, Any],
+) -> None:
+    template = cfn_yaml.load(str(TEMPLATE))
+    db = resources["Database"]["Properties"]
+    assert db["BackupRetentionPeriod"] == {"Ref": "DbBackupRetentionDays"}
+    retention = template["Parameters"]["DbBackupRetentionDays"]
+    # 0 would turn automated backups (and point-in-time restore) off; 35 is RDS's maximum.
+    assert (retention["MinValue"], retention["MaxValue"], retention["Default"]) == (1, 35, 14)
+    assert resources["FileSystem"]["Properties"]["BackupPolicy"] == {"Status": "ENABLED"}
+
+
 def test_secrets_and_logs_use_the_stacks_key_and_the_key_admits_only_its_users(
     resources: dict[str, Any],
 ) -> None:
