@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov pins packaging below 24 and pytest 9 needs 24: resolved with the dev extra, pip would
+# settle on a checkov a year older. It gets a venv of its own (tests find it via tests/docker/helpers.py).
+TOOLS_VENV := .venv-tools
 PG_URL ?= postgres://postgres@127.0.0.1:5432/supply
 # xdist workers: the machine has 2 cores; the e2e suites mostly wait on sockets.
 WORKERS ?= 4
@@ -15,7 +18,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+$(TOOLS_VENV)/.installed: requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $@
+
+install: $(VENV)/.installed $(TOOLS_VENV)/.installed
 
 # SQLite (the embedded default) for everything, then PostgreSQL for everything that touches the
 # database. Tests marked `postgres` need real row locks and run only in the second pass.
@@ -41,4 +50,4 @@ run: install
 	$(PY) -m tests.harness.make_run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -19,10 +19,17 @@ from tests.harness.processes import kill_group
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 VENV_BIN = Path(sys.executable).parent
+# Linters whose pins clash with the dev extra (checkov) live in their own venv, made by
+# `make install` from requirements-tools.txt.
+TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 
 
 def tool(name: str) -> str:
-    """A console script of the project's venv (hadolint, shellcheck, pki, ...)."""
+    """A console script of the project's venv (hadolint, shellcheck, pki, ...), else of the tools
+    venv (checkov). The path is returned either way: a missing tool fails where it is run."""
+    for directory in (VENV_BIN, TOOLS_BIN):
+        if (directory / name).exists():
+            return str(directory / name)
     return str(VENV_BIN / name)
 
 
