@@ -195,4 +195,5 @@ def restore(file: Path, db: Database, state: State) -> None:
             f"restore: {file} restores other counts than its manifest's; the backup is damaged: "
             "try another copy. Nothing was changed."
         )
-    raise BackupError(f"restore: psql: {_first_line(ran.stderr)}; nothing was changed.")
+    reason = _first_line(ran.stderr)
+    raise BackupError(f"restore: The SQL of the dump failed ({reason}); nothing was changed.")
