@@ -136,3 +136,30 @@ def test_backup_status_says_how_old_the_last_success_is(tmp_path: Path) -> None:
     assert caught.value.message == (
         f"backup-status: {tmp_path}/status.json is damaged; the next successful backup rewrites it."
     )
+
+
+def test_sigterm_abandons_a_backup_in_progress(sqlite_databases: Databases, tmp_path: Path) -> None:
+    """With a PKI home each backup spends a while in scrypt: SIGTERM right after the start
+    line lands in it (or just before it); either way the process is gone within a second and
+    leaves neither a backup nor a temporary directory."""
+    from pki.ca import init_ca
+
+    source = sqlite_databases.source()
+    init_ca(source.pki_home, name="Schedule CA", passphrase=b"a CA passphrase, long enough")
+    where = tmp_path / "backups"
+    process = subprocess.Popen(
+        [SUPPLY, "backup-schedule", "--dir", str(where), "--every", "60", "--keep", "1"],
+        env=source.env(PKI_BACKUP_PASSPHRASE="a backup passphrase, long enough"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    try:
+        first = process.stderr.readline()
+        time.sleep(0.1)
+    finally:
+        took, err = _stop(process)
+    assert first == f"backup-schedule: every 60 s into {where}, keeping 1.\n"
+    assert (process.returncode, took < 1.0) == (0, True)
+    assert err == "backup-schedule: stopped.\n"
+    assert list(where.iterdir()) == []
