@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,17 @@ from supply.backup.management.commands._options import (
 from supply.commands import SupplyCommand
 
 
-def _positive(cast: type[float] | type[int]) -> Any:
+def _at_least_one(cast: type[float] | type[int]) -> Any:
     def parse(text: str) -> float | int:
-        value = cast(text)
+        try:
+            value = cast(text)
+        except ValueError:
+            value = 0
         if value < 1:
-            raise ValueError(text)
+            kind = "a whole number" if cast is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind} of at least 1")
         return value
 
-    parse.__name__ = cast.__name__
     return parse
 
 
@@ -39,10 +43,10 @@ class Command(SupplyCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dir", type=Path, required=True, help="where the backups go")
         parser.add_argument(
-            "--every", type=_positive(float), required=True, metavar="SECONDS", help="interval"
+            "--every", type=_at_least_one(float), required=True, metavar="SECONDS", help="interval"
         )
         parser.add_argument(
-            "--keep", type=_positive(int), required=True, metavar="N", help="backups kept"
+            "--keep", type=_at_least_one(int), required=True, metavar="N", help="backups kept"
         )
         add_passphrase_options(parser)
 
