@@ -15,6 +15,12 @@ snapshot taken under SQLite's write lock, together with the files, so no issuer 
 while it is read. The whole archive is built, and on restore decrypted and checked, in memory
 (a home of a thousand users is a few megabytes).
 
+A caller that may not write the home (the supply service's backup, where containers mount it
+read-only) passes ``read_only=True``: no lock file and no audit event, which the caller records
+instead (supply's manifest says the home was not logged), and the index read in a read
+transaction of its own read-only connection. Such a backup cannot hold off a pki process on the
+host that writes meanwhile; the CLI never takes this path, so ``pki backup`` is always logged.
+
 Restore writes nothing until the archive has authenticated and every tar member has been checked
 (regular files and directories only, relative paths without ``..``). It then writes the home into
 a temporary directory beside the target, logs the restore there, and renames it into place.
@@ -29,6 +35,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -60,6 +67,7 @@ class BackupInfo:
     path: Path
     files: int
     size: int
+    logged: bool = True  # the home's audit log holds this backup (False: ``read_only``)
 
 
 @dataclass(frozen=True)
@@ -191,9 +199,12 @@ def _refuse_link(path: Path) -> None:
         )
 
 
-def backup(home: PkiHome | Path | str, out: Path, *, passphrase: bytes) -> BackupInfo:
+def backup(
+    home: PkiHome | Path | str, out: Path, *, passphrase: bytes, read_only: bool = False
+) -> BackupInfo:
     """Write an encrypted archive of the home to ``out`` (never overwritten), logging it first
-    so the archive holds its own entry."""
+    so the archive holds its own entry; with ``read_only``, write nothing into the home (no
+    lock, no log entry: the caller records the backup) and read the index without a lock."""
     h = as_home(home)
     h.require_ca()
     check_secret(passphrase, "backup passphrase", MIN_PKCS8_SECRET_LENGTH)
@@ -202,17 +213,46 @@ def backup(home: PkiHome | Path | str, out: Path, *, passphrase: bytes) -> Backu
         raise InputError(f"out: {out} is inside the PKI home; write the backup elsewhere.")
     if target.exists():
         raise InputError(f"out: {out} exists already; choose another file.")
-    with h.lock(), h.index() as index:
-        with index.write():
-            audit.record(h, index, audit.Event("backup", details={"archive": str(target)}))
-        with index.write():  # holds every issuer off while the files are read
-            payload, count = _tar_of(h, index.snapshot())
+    if read_only:
+        payload, count = _tar_of(h, _read_only_snapshot(h))
+    else:
+        with h.lock(), h.index() as index:
+            with index.write():
+                audit.record(h, index, audit.Event("backup", details={"archive": str(target)}))
+            with index.write():  # holds every issuer off while the files are read
+                payload, count = _tar_of(h, index.snapshot())
     data = seal(payload, passphrase)
     try:
         atomic_write(target, data, exclusive=True)
     except FileExistsError:
         raise InputError(f"out: {out} exists already; choose another file.") from None
-    return BackupInfo(target, count, len(data))
+    return BackupInfo(target, count, len(data), logged=not read_only)
+
+
+def _read_only_snapshot(h: PkiHome) -> bytes:
+    """The index as one SQLite image, read without writing anything into the home."""
+    path = h.index_path
+    if not path.is_file():
+        raise BackupError(f"backup: {path} does not exist; this PKI home has no index.")
+    # mode=ro reads a consistent snapshot (a read transaction) when SQLite can use the WAL's
+    # shared-memory file; on a read-only mount where no pki process left one, only immutable=1
+    # opens the file (no WAL then: the file alone is the database).
+    for query in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(f"{path.as_uri()}?{query}", uri=True, isolation_level=None)
+        except sqlite3.Error:
+            continue
+        try:
+            db.execute("BEGIN")
+            db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+            image = db.serialize()
+            db.execute("COMMIT")
+            return image
+        except sqlite3.Error:
+            continue
+        finally:
+            db.close()
+    raise BackupError(f"backup: Cannot read {path} read-only; check its owner and mode.")
 
 
 def _members(payload: bytes, path: Path) -> list[tuple[tarfile.TarInfo, bytes | None]]:

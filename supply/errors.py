@@ -10,10 +10,11 @@
     ├── ConfigurationError    400 configuration           a setting or option the service cannot use
     ├── CatalogImportError    400 invalid_catalog         a catalog file, with its row errors
     ├── IdentityError         400 invalid_identity        a provisioning mistake
+    ├── BackupError           400 invalid_backup          a backup not made, or refused by restore
     └── LoginFailure          403 certificate_<reason>    a certificate that logs nobody in
 
 CatalogImportError is in supply.catalog.importer, IdentityError and LoginFailure in
-supply.identity.errors.
+supply.identity.errors, BackupError in supply.backup.errors.
 """
 
 from __future__ import annotations

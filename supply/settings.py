@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "supply.inventory",
     "supply.idempotency",
     "supply.serving",
+    "supply.backup",
 ]
 
 MIDDLEWARE = [

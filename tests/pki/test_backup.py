@@ -123,6 +123,25 @@ def test_round_trip_lists_verifies_and_issues(
     assert [p.name for p in tmp_path.iterdir() if ".restore-" in p.name] == []
 
 
+def test_a_read_only_backup_writes_nothing_into_the_home(busy: PkiHome, tmp_path: Path) -> None:
+    """The supply service's path (containers mount the home read-only): no lock file, no log
+    entry, no file of the home changed; the archive restores and its log verifies. (The home is
+    writable here, so SQLite may make its shared-memory side files for the read transaction; on
+    a read-only mount it cannot, and reads the file alone.)"""
+    (busy.root / ".lock").unlink(missing_ok=True)
+
+    def files() -> dict[str, tuple[int, bytes | None]]:
+        return {k: v for k, v in tree(busy.root).items() if not k.endswith(("-shm", "-wal"))}
+
+    before, log = files(), audit.entries(busy)
+    info = backup(busy, tmp_path / "ro.backup", passphrase=BACKUP_PASSPHRASE, read_only=True)
+    assert (info.files, info.logged) == (16, False)
+    assert files() == before
+    restored = restore(info.path, tmp_path / "restored", passphrase=BACKUP_PASSPHRASE)
+    assert audit.entries(restored.home)[:-1] == log  # no backup entry, then the restore's own
+    assert restored.log_entries == len(log) + 1
+
+
 def test_the_header_records_scrypt_and_a_random_salt(
     busy: PkiHome, archive: Path, tmp_path: Path, secrets: dict[str, Path]
 ) -> None:

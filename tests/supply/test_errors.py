@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import get_commands, load_command_class
 
+from supply.backup.errors import BackupError
 from supply.catalog.importer import CatalogImportError
 from supply.commands import SupplyCommand
 from supply.errors import (
@@ -32,6 +33,7 @@ TREE = {
     ConfigurationError: (400, "configuration"),
     CatalogImportError: (400, "invalid_catalog"),
     IdentityError: (400, "invalid_identity"),
+    BackupError: (400, "invalid_backup"),
 }
 
 
