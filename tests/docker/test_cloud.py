@@ -131,11 +131,6 @@ def test_checkov_rejects_log_groups_without_the_customer_managed_key(tmp_path: P
     }
 
 
-# Fixed by the rewrite of docker/*.Dockerfile (FROM naming the image, not an ARG); strict, so the
-# marker must go once that lands.
-@pytest.mark.xfail(
-    strict=True, reason="CKV_DOCKER_7: the Dockerfiles take their base image from an ARG"
-)
 def test_dockerfiles_are_checkov_clean() -> None:
     returncode, report = checkov(DOCKER, "dockerfile")
     assert findings(report) == set()
