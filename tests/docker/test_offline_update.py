@@ -65,6 +65,26 @@ def pki(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def bundle_with_cli(fleet: Fleet, release: str, out: Path, have: Path | None = None) -> None:
+    """`pki release bundle` of the release's images, signed by the fleet's release signer."""
+    args = ["--have", str(have)] if have is not None else []
+    made = pki(
+        "release",
+        "bundle",
+        "--release",
+        release,
+        "--signer",
+        str(fleet.signer),
+        "--out",
+        str(out),
+        "--compose-dir",
+        str(ROOT / "docker"),
+        *args,
+        env=fleet.env(),
+    )
+    assert made.returncode == 0, made.stderr
+
+
 def v2_checkout(dest: Path) -> Path:
     """This checkout's files with release 2's changes: a new version, a code change (a module
     the service imports) and a migration."""
@@ -124,20 +144,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CleanEngine]:
 def bundles(fleet: Fleet) -> dict[str, Path]:
     """The v1 full bundle; the v2 delta is made later, against the site's own manifest."""
     full = fleet.work / "tactical-edge-v1-full.tar"
-    made = pki(
-        "release",
-        "bundle",
-        "--release",
-        V1,
-        "--signer",
-        str(fleet.signer),
-        "--out",
-        str(full),
-        "--compose-dir",
-        str(ROOT / "docker"),
-        env=fleet.env(),
-    )
-    assert made.returncode == 0, made.stderr
+    bundle_with_cli(fleet, V1, full)
     return {"full-v1": full}
 
 
@@ -179,22 +186,7 @@ def test_a_delta_on_an_empty_engine_is_refused_missing_layers(
     delta = fleet.work / "delta-against-the-build-host.tar"
     have = fleet.work / "build-host.json"
     have.write_text(json.dumps(site_manifest()))  # the build machine has every v1 layer
-    made = pki(
-        "release",
-        "bundle",
-        "--release",
-        V2,
-        "--signer",
-        str(fleet.signer),
-        "--out",
-        str(delta),
-        "--have",
-        str(have),
-        "--compose-dir",
-        str(ROOT / "docker"),
-        env=fleet.env(),
-    )
-    assert made.returncode == 0, made.stderr
+    bundle_with_cli(fleet, V2, delta, have=have)
     result = load(fleet, engine, delta)
     assert result.returncode == 1
     assert result.stderr.startswith("bundle: Layer sha256:")
@@ -309,22 +301,7 @@ def delta_v2(fleet: Fleet, site: tuple[ComposeStack, UserCert], engine: CleanEng
     )
     assert written.returncode == 0, written.stderr
     delta = fleet.work / "tactical-edge-v2-delta.tar"
-    made = pki(
-        "release",
-        "bundle",
-        "--release",
-        V2,
-        "--signer",
-        str(fleet.signer),
-        "--out",
-        str(delta),
-        "--have",
-        str(have),
-        "--compose-dir",
-        str(ROOT / "docker"),
-        env=fleet.env(),
-    )
-    assert made.returncode == 0, made.stderr
+    bundle_with_cli(fleet, V2, delta, have=have)
     return delta
 
 
