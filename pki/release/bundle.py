@@ -30,7 +30,7 @@ import socket
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -492,7 +492,3 @@ def load(bundle: VerifiedBundle, *, compose_out: Path | None = None) -> list[str
         for name in (*COMPOSE_FILES, "version.env"):
             shutil.copyfile(bundle.directory / "compose" / name, compose_out / name)
     return [i.ref for i in bundle.images]
-
-
-def refs_for(release: str, registry: str, names: Iterable[str] = ("supply", "proxy")) -> list[str]:
-    return [f"{registry}/{n}:{release}" for n in names]
